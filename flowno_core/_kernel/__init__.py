@@ -1,0 +1,4 @@
+"""The kernel: tasks, commands, traps, parking, clock, timers, selector, threads and instruments.
+
+Nothing here knows about nodes or flows. See ``loop.py`` for the theory of operation.
+"""

@@ -1,0 +1,71 @@
+"""The small set of command objects a task may yield to the kernel.
+
+Theory of operation: a task talks to the kernel only by yielding one of these objects; the kernel
+looks the handler up by ``type(command)`` in one explicit table (``EventLoop._dispatch``) and a test
+checks that the table covers every class listed in ``ALL_COMMANDS``. Everything richer (events,
+locks, queues, joins, stream reads) is async code built on ``Park``: the primitive registers the
+task with a *waitable* and the kernel only remembers where the task is parked, so cancellation can
+take it out again.
+
+Hot commands are preallocated (``SLEEP_ZERO``; each waitable owns its ``Park`` command), so the
+common paths allocate nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .task import Task
+
+
+class Waitable(Protocol):
+    """Something a task can park on: the kernel calls ``park`` and, on cancellation, ``abort``."""
+
+    def park(self, task: "Task") -> None: ...
+
+    def abort(self, task: "Task") -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Park the task for ``seconds`` on the loop's clock; it is resumed with the elapsed time."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    """Park the task on ``waitable`` until something calls ``reschedule`` on it."""
+
+    waitable: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    """Start ``coro`` as a new task; it runs before the spawner, which gets the ``TaskHandle``."""
+
+    coro: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """End the loop: raise ``exception`` out of run_until_complete, or return ``value``."""
+
+    value: Any
+    exception: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitIO:
+    """Park until ``sock`` is readable (``for_write`` False) or writable (True)."""
+
+    sock: Any
+    for_write: bool
+    handle: Any = None
+
+
+SLEEP_ZERO = Sleep(0.0)
+
+ALL_COMMANDS: tuple[type, ...] = (Sleep, Park, Spawn, Exit, WaitIO)

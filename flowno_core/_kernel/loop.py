@@ -1,0 +1,661 @@
+"""The event loop: run queue, timers, selector, threads and the command table.
+
+Theory of operation
+-------------------
+* The run queue ``_ready`` holds Task objects; what to send or throw travels on the task
+  (``send_value`` / ``throw_exc``), so queueing allocates nothing.
+* ``_run_batch`` resumes every task that was runnable when the batch began, one step each, in FIFO
+  order (fair interleaving), then the loop looks at threads, timers and sockets. The selector is
+  only polled without blocking when some task waits on a socket; otherwise a busy loop makes no
+  system calls at all.
+* A task's yielded command is handled through ``_dispatch`` (keyed by the command's class). Unknown
+  objects are thrown back into the task as ``UnknownCommandError``.
+* Blocking = ``Park`` on a waitable (see ``parking``). Cancellation aborts the wait first, so a
+  cancelled task can never be woken twice (D11). A task that is runnable or running when cancelled
+  gets TaskCancelled at its next checkpoint (its next yield), so a wake-up that handed it something
+  (a lock, a queue item) is never lost.
+* When nothing is runnable and no timer, socket or thread can wake anything, the loop calls its
+  *stall handlers* (the flow runtime detects deadlocks there) and otherwise blocks on the wake-up
+  socket: another thread may still call ``create_task``.
+* Every run ends by cancelling the tasks still alive, letting them run their clean-up for a few
+  rounds, closing whatever is left, and closing the selector, the wake-up socketpair and the thread
+  pool (D5, D13). The loop can then run again.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import itertools
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, overload
+
+from ..errors import TaskCancelled, UnknownCommandError
+from .clock import MonotonicClock, VirtualClock
+from .commands import SLEEP_ZERO, Exit, Park, Sleep, Spawn, WaitIO
+from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
+from .io import IOMultiplexer
+from .parking import reschedule
+from .signals import SigintRouting
+from .task import CURRENT_TASK, PENDING, CancelRequest, Task, TaskHandle, TaskStatus
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+_thread_state = threading.local()
+
+_SHUTDOWN_ROUNDS = 3
+_SHUTDOWN_STEPS = 10_000
+
+
+def current_event_loop() -> "EventLoop | None":
+    """The loop running the current task (or running on this thread), else None."""
+    task = CURRENT_TASK.get()
+    if task is not None:
+        return task.loop
+    return getattr(_thread_state, "loop", None)
+
+
+def current_task() -> Any:
+    """The raw coroutine of the running task, or None outside a task."""
+    task = CURRENT_TASK.get()
+    return None if task is None else task.coro
+
+
+def current_task_object() -> Task | None:
+    """The running kernel Task (for primitive authors), or None."""
+    return CURRENT_TASK.get()
+
+
+def is_coroutine_like(obj: object) -> bool:
+    return inspect.iscoroutine(obj) or inspect.isgenerator(obj)
+
+
+def _check_coroutine(obj: object, who: str) -> None:
+    if is_coroutine_like(obj):
+        return
+    if inspect.iscoroutinefunction(obj) or inspect.isgeneratorfunction(obj):
+        hint = f"call it first: {who}({getattr(obj, '__name__', 'fn')}(...))"
+    elif inspect.isawaitable(obj):
+        hint = "wrap the awaitable in an async function that awaits it"
+    else:
+        hint = "pass the object returned by calling an async function"
+    raise TypeError(f"{who}() needs a coroutine object, got {obj!r}; {hint}")
+
+
+def _not_started(coro: Any) -> bool:
+    if inspect.iscoroutine(coro):
+        return inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+    if inspect.isgenerator(coro):
+        return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
+    return False
+
+
+class _ShutdownCancel(TaskCancelled):
+    """The cancellation the loop delivers to tasks still alive when a run ends."""
+
+    def __str__(self) -> str:
+        return "Task was cancelled because the event loop run ended"
+
+
+class _Timer:
+    """A timer-heap entry: wakes a sleeping task or calls a callback (``TimerHandle``)."""
+
+    __slots__ = ("loop", "deadline", "task", "start", "callback", "args", "active")
+
+    def __init__(self, loop: "EventLoop", deadline: float, start: float) -> None:
+        self.loop = loop
+        self.deadline = deadline
+        self.start = start
+        self.task: Task | None = None
+        self.callback: Callable[..., Any] | None = None
+        self.args: tuple[Any, ...] = ()
+        self.active = True
+
+    # waitable protocol (sleep)
+    def park(self, task: Task) -> None:
+        self.task = task
+
+    def abort(self, task: Task) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Cancel the timer (idempotent)."""
+        if self.active:
+            self.active = False
+            self.task = None
+            self.callback = None
+            self.loop._live_timers -= 1
+
+    def describe(self) -> str:
+        return f"sleep until t={self.deadline:.6f}"
+
+
+TimerHandle = _Timer
+
+
+class EventLoop:
+    """flowno_core's event loop: runs coroutines that yield flowno_core commands.
+
+    Example::
+
+        from flowno_core import EventLoop, sleep, spawn
+
+        async def child(x):
+            await sleep(0.01)
+            return x * 2
+
+        async def main():
+            handle = await spawn(child(21))
+            return await handle.join()
+
+        assert EventLoop().run_until_complete(main(), join=True) == 42
+    """
+
+    def __init__(self, clock: MonotonicClock | VirtualClock | None = None) -> None:
+        self._clock = clock if clock is not None else MonotonicClock()
+        self._ready: deque[Task] = deque()
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._timer_seq = itertools.count()
+        self._live_timers = 0
+        self._tasks: dict[Any, Task] = {}
+        self._incoming: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._mux: IOMultiplexer | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._threads_in_flight = 0
+        self._stall_handlers: list[Callable[[], None]] = []
+        self._running_thread: int | None = None
+        self._stopping = False
+        self._exit: tuple[Any, BaseException | None] | None = None
+        self._fatal: BaseException | None = None
+        self._interrupted = False
+        self._root: Task | None = None
+        self._wait_for_spawned = True
+        self._debug_max_wait_time: float | None = None
+        self._instrument: Any = None
+        self._dispatch: dict[type, Callable[[Task, Any], None]] = {
+            Sleep: self._do_sleep,
+            Park: self._do_park,
+            Spawn: self._do_spawn,
+            Exit: self._do_exit,
+            WaitIO: self._do_wait_io,
+        }
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def clock(self) -> MonotonicClock | VirtualClock:
+        return self._clock
+
+    def time(self) -> float:
+        """The loop clock's current time."""
+        return self._clock.now()
+
+    def is_running(self) -> bool:
+        return self._running_thread is not None
+
+    def create_task(self, raw_task: Coroutine[Any, Any, R] | Generator[Any, Any, R]) -> TaskHandle[R]:
+        """Queue ``raw_task`` as a new task. Thread-safe: from another thread it wakes the loop."""
+        _check_coroutine(raw_task, "create_task")
+        task = Task(raw_task, self)
+        if self._running_thread == threading.get_ident():
+            self._start(task, None)
+        else:
+            self.call_soon_threadsafe(self._start, task, None)
+        return task.handle
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop thread at its next iteration (wakes a blocked loop)."""
+        self._incoming.append((fn, args))
+        mux = self._mux
+        if mux is not None and self._running_thread != threading.get_ident():
+            mux.wake()
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Call ``fn(*args)`` on the loop thread after ``delay`` seconds of loop time.
+
+        Returns a handle with ``cancel()``. The callback runs outside any task.
+        """
+        now = self._clock.now()
+        timer = _Timer(self, now + max(delay, 0.0), now)
+        timer.callback = fn
+        timer.args = args
+        self._push_timer(timer)
+        return timer
+
+    def cancel(self, raw_task: Any) -> bool:
+        """Cancel the task running ``raw_task``; False if it already ended (or is unknown)."""
+        task = self._tasks.get(raw_task)
+        if task is None:
+            return False
+        return bool(self.cancel_task(task))
+
+    def cancel_task(self, task: Task) -> CancelRequest[Any]:
+        if task.status is not PENDING:
+            return CancelRequest(task, False)
+        if task.cancel_pending is not None or isinstance(task.throw_exc, TaskCancelled):
+            return CancelRequest(task, True)  # one cancel is already on its way: no double throw
+        self.throw_into(task, TaskCancelled(task.handle))
+        return CancelRequest(task, True)
+
+    def throw_into(self, task: Task, error: BaseException) -> None:
+        """Deliver ``error`` to a pending task: at once if it is parked, else at its next checkpoint."""
+        waitable = task.parked_in
+        if waitable is not None:
+            waitable.abort(task)
+            reschedule(task, None, error)
+        elif _not_started(task.coro):
+            task.send_value = None
+            task.throw_exc = error
+        else:
+            task.cancel_pending = error
+
+    def has_living_tasks(self) -> bool:
+        """True while some task has not ended."""
+        return bool(self._tasks)
+
+    def living_tasks(self) -> list[Task]:
+        return list(self._tasks.values())
+
+    def add_stall_handler(self, handler: Callable[[], None]) -> None:
+        """Call ``handler()`` whenever nothing can run and nothing external can wake a task."""
+        self._stall_handlers.append(handler)
+
+    def remove_stall_handler(self, handler: Callable[[], None]) -> None:
+        try:
+            self._stall_handlers.remove(handler)
+        except ValueError:
+            pass
+
+    @overload
+    def run_until_complete(
+        self,
+        root_task: Coroutine[Any, Any, R] | Generator[Any, Any, R],
+        join: bool = ...,
+        wait_for_spawned_tasks: bool = ...,
+        _debug_max_wait_time: float | None = ...,
+    ) -> R | None: ...
+
+    @overload
+    def run_until_complete(self, root_task: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def run_until_complete(
+        self,
+        root_task: Any,
+        join: bool = False,
+        wait_for_spawned_tasks: bool = True,
+        _debug_max_wait_time: float | None = None,
+    ) -> Any:
+        """Run ``root_task`` (and everything it spawns) to completion.
+
+        Returns the root's value with ``join=True`` (re-raising its exception), else None.
+        ``wait_for_spawned_tasks=False`` returns as soon as the root ends. Tasks still alive at
+        the end are cancelled and closed. An ``exit()`` ends the run early.
+        """
+        if getattr(_thread_state, "loop", None) is not None:
+            if is_coroutine_like(root_task):
+                root_task.close()
+            raise RuntimeError(
+                "run_until_complete() called while an event loop is already running on this thread; "
+                "inside a task, await the coroutine (or spawn it) instead"
+            )
+        if self._running_thread is not None:
+            if is_coroutine_like(root_task):
+                root_task.close()
+            raise RuntimeError("this EventLoop is already running in another thread")
+        _check_coroutine(root_task, "run_until_complete")
+        self._prepare_run(wait_for_spawned_tasks, _debug_max_wait_time)
+        root = self._root = Task(root_task, self)
+        self._start(root, None)
+        try:
+            with SigintRouting(self._on_sigint):
+                try:
+                    self._main_loop()
+                finally:
+                    self._shutdown()
+        finally:
+            self._finish_run()
+        return self._outcome(root, join)
+
+    # ------------------------------------------------------------------ run lifecycle
+    def _prepare_run(self, wait_for_spawned: bool, max_wait: float | None) -> None:
+        self._running_thread = threading.get_ident()
+        _thread_state.loop = self
+        self._stopping = False
+        self._exit = None
+        self._fatal = None
+        self._interrupted = False
+        self._wait_for_spawned = wait_for_spawned
+        self._debug_max_wait_time = max_wait
+        self._instrument = active_loop_instrument()
+        self._mux = IOMultiplexer()
+
+    def _finish_run(self) -> None:
+        if self._mux is not None:
+            self._mux.close()
+            self._mux = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._threads_in_flight = 0
+        self._incoming.clear()
+        self._timers.clear()
+        self._live_timers = 0
+        self._running_thread = None
+        _thread_state.loop = None
+        self._root = None
+        self._instrument = None
+
+    def _outcome(self, root: Task, join: bool) -> Any:
+        if self._fatal is not None:
+            raise self._fatal
+        if self._interrupted:
+            raise KeyboardInterrupt
+        if self._exit is not None:
+            value, exception = self._exit
+            if exception is not None:
+                raise exception
+            return value if join else None
+        if not join:
+            return None
+        if root.status is TaskStatus.FINISHED:
+            return root.result
+        if root.error is not None and not isinstance(root.error, _ShutdownCancel):
+            raise root.error
+        raise RuntimeError("Event loop exited without completing the root task.")
+
+    def _shutdown(self) -> None:
+        """Cancel what is still alive, let it clean up for a few rounds, close the rest (D13)."""
+        self._stopping = False
+        for _ in range(_SHUTDOWN_ROUNDS):
+            alive = [task for task in self._tasks.values()]
+            if not alive:
+                break
+            for task in alive:
+                if task.status is PENDING:
+                    error = _ShutdownCancel(task.handle)
+                    if task.cancel_pending is None and not isinstance(task.throw_exc, TaskCancelled):
+                        self.throw_into(task, error)
+            steps = 0
+            while self._ready and steps < _SHUTDOWN_STEPS:
+                steps += len(self._ready)
+                self._run_batch()
+                self._stopping = False
+                if self._incoming:
+                    self._drain_incoming()
+        for task in list(self._tasks.values()):
+            self._close_task(task)
+        self._ready.clear()
+
+    def _close_task(self, task: Task) -> None:
+        waitable = task.parked_in
+        if waitable is not None:
+            waitable.abort(task)
+            task.parked_in = None
+        try:
+            task.run(task.coro.close)
+        except BaseException as error:  # noqa: BLE001 - a broken finally block must not stop shutdown
+            logger.debug("closing task %s raised %r", task.name, error)
+        if task.status is PENDING:
+            self._task_ended(task, TaskStatus.CANCELLED, None, _ShutdownCancel(task.handle))
+
+    def _on_sigint(self) -> bool:
+        """Signal handler body: returns False when a second Ctrl-C must raise at once."""
+        if self._interrupted:
+            return False
+        self._interrupted = True
+        self._stopping = True
+        if self._mux is not None:
+            self._mux.wake()
+        return True
+
+    # ------------------------------------------------------------------ the main loop
+    def _main_loop(self) -> None:
+        ready = self._ready
+        clock = self._clock
+        while True:
+            if self._incoming:
+                self._drain_incoming()
+            if ready:
+                self._run_batch()
+                if self._stopping:
+                    return
+                if self._live_timers:
+                    self._fire_timers(clock.now())
+                mux = self._mux
+                if mux is not None and mux.waiting:
+                    mux.poll(0)
+                continue
+            if self._stopping:
+                return
+            mux = self._mux
+            assert mux is not None
+            io_pending = bool(mux.waiting or self._threads_in_flight)
+            if self._live_timers:
+                deadline = self._next_deadline()
+                now = clock.now()
+                wait = clock.real_wait(max(deadline - now, 0.0), io_pending)
+                max_wait = self._debug_max_wait_time
+                if max_wait is not None and wait > max_wait:
+                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", wait, max_wait)
+                    wait = max_wait
+                woke = mux.poll(wait)
+                if clock.is_virtual and not woke and not self._incoming and not ready:
+                    clock.jump_to(deadline)
+                self._fire_timers(clock.now())
+                continue
+            if not self._tasks:
+                return
+            if not io_pending:
+                for handler in list(self._stall_handlers):
+                    handler()
+                if ready or self._incoming or self._stopping:
+                    continue
+            mux.poll(self._debug_max_wait_time)
+
+    def _drain_incoming(self) -> None:
+        incoming = self._incoming
+        while incoming:
+            fn, args = incoming.popleft()
+            fn(*args)
+
+    def _run_batch(self) -> None:
+        """Resume each task that is runnable now, one step each (the hot path)."""
+        ready = self._ready
+        popleft = ready.popleft
+        dispatch = self._dispatch
+        instrument = self._instrument
+        for _ in range(len(ready)):
+            task = popleft()
+            error = task.throw_exc
+            try:
+                if error is None:
+                    value = task.send_value
+                    task.send_value = None
+                    if instrument is not None:
+                        instrument.on_task_before_send(TaskSendMetadata(task.coro, value))
+                    command = task.run(task.send, value)
+                    if instrument is not None:
+                        instrument.on_task_after_send(TaskSendMetadata(task.coro, value), command)
+                else:
+                    task.throw_exc = None
+                    if instrument is not None:
+                        instrument.on_task_before_throw(TaskThrowMetadata(task.coro, error))
+                    command = task.run(task.throw, error)
+                    if instrument is not None:
+                        instrument.on_task_after_throw(TaskThrowMetadata(task.coro, error), command)
+            except StopIteration as stop:
+                self._task_ended(task, TaskStatus.FINISHED, stop.value, None)
+            except TaskCancelled as cancelled:
+                self._task_ended(task, TaskStatus.CANCELLED, None, cancelled)
+            except Exception as failure:  # noqa: BLE001 - stored and delivered to joiners
+                self._task_ended(task, TaskStatus.FAILED, None, failure)
+            except BaseException as fatal:  # KeyboardInterrupt, SystemExit: end the run
+                self._task_ended(task, TaskStatus.FAILED, None, fatal)
+                self._fatal = fatal
+                self._stopping = True
+            else:
+                if command is SLEEP_ZERO and task.cancel_pending is None:
+                    task.send_value = 0.0
+                    ready.append(task)
+                elif task.cancel_pending is not None:
+                    self._cancel_at_checkpoint(task, command)
+                else:
+                    try:
+                        handler = dispatch[command.__class__]
+                    except KeyError:
+                        self._unknown_command(task, command)
+                    else:
+                        handler(task, command)
+            if self._stopping:
+                return
+
+    def _task_ended(self, task: Task, status: TaskStatus, result: Any, error: BaseException | None) -> None:
+        task.status = status
+        task.result = result
+        task.error = error
+        task.cancel_pending = None
+        self._tasks.pop(task.coro, None)
+        lot = task._done_lot
+        if lot is not None:
+            lot.unpark_all()
+        instrument = self._instrument
+        if instrument is not None:
+            if status is TaskStatus.FINISHED:
+                instrument.on_task_completed(task.coro, result)
+            elif status is TaskStatus.CANCELLED:
+                instrument.on_task_cancelled(task.coro, error)
+            else:
+                instrument.on_task_error(task.coro, error)
+        if error is not None and status is TaskStatus.FAILED and lot is None and task is not self._root:
+            logger.debug("task %s failed and nobody joined it", task.name, exc_info=error)
+        if task is self._root and not self._wait_for_spawned:
+            self._stopping = True
+
+    def _start(self, task: Task, parent: Task | None) -> None:
+        self._tasks[task.coro] = task
+        self._ready.append(task)
+        instrument = self._instrument
+        if instrument is not None:
+            instrument.on_task_spawned(task.coro, None if parent is None else parent.coro)
+
+    def _cancel_at_checkpoint(self, task: Task, command: Any) -> None:
+        error = task.cancel_pending
+        task.cancel_pending = None
+        if command.__class__ is Spawn:
+            child = self._new_child(task, command.coro)
+            if child is not None:
+                self._ready.appendleft(child)
+        elif command.__class__ is Exit:
+            self._do_exit(task, command)
+            return
+        reschedule(task, None, error)
+
+    def _unknown_command(self, task: Task, command: Any) -> None:
+        if command is None:
+            hint = "a bare `yield` or `await asyncio.sleep(0)`; use `await flowno_core.sleep(0)`"
+        else:
+            hint = "an asyncio/trio object awaited inside a flowno_core task? use flowno_core primitives or to_thread()"
+        reschedule(
+            task,
+            None,
+            UnknownCommandError(f"task {task.name} yielded {command!r}, which is not a flowno_core command ({hint})"),
+        )
+
+    # ------------------------------------------------------------------ timers
+    def _push_timer(self, timer: _Timer) -> None:
+        heapq.heappush(self._timers, (timer.deadline, next(self._timer_seq), timer))
+        self._live_timers += 1
+
+    def _next_deadline(self) -> float:
+        timers = self._timers
+        while not timers[0][2].active:
+            heapq.heappop(timers)
+        return timers[0][0]
+
+    def _fire_timers(self, now: float) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, timer = heapq.heappop(timers)
+            if not timer.active:
+                continue
+            task, callback, args = timer.task, timer.callback, timer.args
+            timer.cancel()
+            if task is not None:
+                reschedule(task, now - timer.start)
+            elif callback is not None:
+                callback(*args)
+
+    # ------------------------------------------------------------------ command handlers
+    def _do_sleep(self, task: Task, command: Sleep) -> None:
+        seconds = command.seconds
+        if seconds <= 0:
+            task.send_value = 0.0
+            self._ready.append(task)
+            return
+        now = self._clock.now()
+        timer = _Timer(self, now + seconds, now)
+        timer.task = task
+        task.parked_in = timer
+        self._push_timer(timer)
+
+    def _do_park(self, task: Task, command: Park) -> None:
+        waitable = command.waitable
+        waitable.park(task)
+        task.parked_in = waitable
+
+    def _new_child(self, parent: Task, coro: Any) -> Task | None:
+        try:
+            _check_coroutine(coro, "spawn")
+        except TypeError as error:
+            reschedule(parent, None, error)
+            return None
+        child = Task(coro, self, parent.context.copy())
+        self._tasks[coro] = child
+        instrument = self._instrument
+        if instrument is not None:
+            instrument.on_task_spawned(coro, parent.coro)
+        return child
+
+    def _do_spawn(self, task: Task, command: Spawn) -> None:
+        child = self._new_child(task, command.coro)
+        if child is None:
+            return
+        ready = self._ready
+        ready.append(child)
+        task.send_value = child.handle
+        ready.append(task)
+
+    def _do_exit(self, task: Task, command: Exit) -> None:
+        self._exit = (command.value, command.exception)
+        self._stopping = True
+        self._task_ended(task, TaskStatus.FINISHED, command.value, None)
+        try:
+            task.run(task.coro.close)
+        except BaseException:  # noqa: BLE001 - the task asked to end the loop; its clean-up cannot veto that
+            logger.debug("closing the task that called exit() raised", exc_info=True)
+
+    def _do_wait_io(self, task: Task, command: WaitIO) -> None:
+        mux = self._mux
+        assert mux is not None
+        try:
+            waiter = mux.add(command.sock, command.for_write, command.handle)
+        except (RuntimeError, OSError) as error:
+            reschedule(task, None, error)
+            return
+        waiter.park(task)
+        task.parked_in = waiter
+
+    # ------------------------------------------------------------------ threads
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(thread_name_prefix="flowno_core-worker")
+        return self._pool
+
+    def __repr__(self) -> str:
+        state = "running" if self._running_thread is not None else "idle"
+        return f"<EventLoop {state} tasks={len(self._tasks)}>"

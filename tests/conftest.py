@@ -1,0 +1,1 @@
+pytest_plugins = ["flowno_core.testing.pytest_plugin"]
