@@ -15,6 +15,7 @@ from ._kernel.threads import to_thread
 from ._primitives import azip, exit, sleep, spawn
 from ._queues import AsyncQueue, AsyncSetQueue
 from ._sockets import SocketHandle, socket
+from ._timeouts import fail_after, move_on_after
 from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
 from .errors import QueueClosedError, TaskCancelled
 
@@ -41,6 +42,8 @@ __all__ = [
     "current_event_loop",
     "current_task",
     "exit",
+    "fail_after",
+    "move_on_after",
     "sleep",
     "socket",
     "spawn",

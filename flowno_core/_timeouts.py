@@ -1,0 +1,104 @@
+"""Timeouts for any block of async code: ``fail_after`` and ``move_on_after``.
+
+Theory of operation: entering the block arms a loop timer. If it fires while the block is still
+running, the timer throws a private ``_Expired`` exception into the task (at once if the task is
+parked, else at its next checkpoint, exactly like cancellation). Leaving the block disarms the
+timer, retracts an expiry that was not delivered yet, and turns *its own* ``_Expired`` into
+``TimeoutError`` (``fail_after``) or swallows it (``move_on_after``). Nested scopes are independent:
+each only recognises the exception it threw. A pending ``TaskCancelled`` always wins over a timeout.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from ._kernel.task import CURRENT_TASK, Task
+from .errors import TaskCancelled
+
+
+class _Expired(BaseException):
+    """Thrown into a task whose timeout scope expired (BaseException: user ``except Exception``
+    blocks inside the scope must not swallow it)."""
+
+    def __init__(self, scope: "_TimeoutScope") -> None:
+        super().__init__(f"timeout after {scope.seconds}s")
+        self.scope = scope
+
+
+class _TimeoutScope:
+    _raise_on_expiry = True
+
+    def __init__(self, seconds: float, what: str | None = None) -> None:
+        self.seconds = seconds
+        self.what = what
+        self.expired = False
+        self._task: Task | None = None
+        self._timer: Any = None
+        self._error: _Expired | None = None
+
+    def __enter__(self) -> "_TimeoutScope":
+        task = CURRENT_TASK.get()
+        if task is None:
+            raise RuntimeError(f"{type(self).__name__} must be used inside a flowno_core task")
+        self._task = task
+        self._timer = task.loop.call_later(self.seconds, self._fire)
+        return self
+
+    def _fire(self) -> None:
+        task = self._task
+        if task is None or task.status.value != "pending":
+            return
+        self.expired = True
+        self._error = _Expired(self)
+        if task.cancel_pending is not None or isinstance(task.throw_exc, TaskCancelled):
+            return  # a cancellation is already on its way; it wins
+        task.loop.throw_into(task, self._error)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        self._timer.cancel()
+        task, self._task = self._task, None
+        if task is not None and self._error is not None and task.cancel_pending is self._error:
+            task.cancel_pending = None  # expired after the block's last checkpoint: retract
+        if isinstance(exc, _Expired) and exc.scope is self:
+            if self._raise_on_expiry:
+                label = f" ({self.what})" if self.what else ""
+                raise TimeoutError(f"timed out after {self.seconds:g}s{label}") from None
+            return True
+        return False
+
+    async def __aenter__(self) -> "_TimeoutScope":
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return self.__exit__(exc_type, exc, tb)
+
+
+class fail_after(_TimeoutScope):  # noqa: N801 - reads like a statement: `with fail_after(5):`
+    """Raise ``TimeoutError`` if the block takes longer than ``seconds`` of loop time.
+
+    Example::
+
+        async def main():
+            with fail_after(1.0, "waiting for the reply"):
+                reply = await sock.recv(1024)
+    """
+
+
+class move_on_after(_TimeoutScope):  # noqa: N801
+    """Leave the block silently after ``seconds``; ``.expired`` tells whether it timed out.
+
+    Example::
+
+        async def main():
+            with move_on_after(0.5) as scope:
+                await event.wait()
+            if scope.expired:
+                ...
+    """
+
+    _raise_on_expiry = False
