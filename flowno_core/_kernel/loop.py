@@ -343,6 +343,8 @@ class EventLoop:
             self._pool = None
         self._threads_in_flight = 0
         self._incoming.clear()
+        for _, _, timer in self._timers:
+            timer.cancel()  # a handle cancelled after the run must not touch the next run's count
         self._timers.clear()
         self._live_timers = 0
         self._running_thread = None
