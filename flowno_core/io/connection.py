@@ -1,0 +1,250 @@
+"""Client connections: one socket plus one h11 state machine, and per-request timeout bookkeeping.
+
+Theory of operation: h11 does all HTTP/1.1 framing (status line, headers, Content-Length, chunked
+and close-delimited bodies); this module only moves bytes between it and a ``SocketHandle``. Every
+socket wait goes through ``RequestContext.timed``, which arms a ``move_on_after`` scope for the
+smaller of the phase's own timeout (connect, read) and what is left of the request's total budget,
+and turns an expiry into ``HttpTimeoutError`` naming method, URL and the timeout that fired. Each
+request has its own ``RequestContext`` (no state lives on the client), so concurrent requests on one
+client are independent. Whoever holds a ``ClientConnection`` closes it on every error path,
+cancellation included (``except BaseException: close; raise``).
+"""
+
+from __future__ import annotations
+
+import select
+import socket as _socket
+import ssl
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import h11
+
+from .._kernel.loop import current_event_loop
+from .._kernel.threads import to_thread
+from .._sockets import SocketHandle, socket
+from .._timeouts import move_on_after
+from ._url import Target
+from .errors import HttpConnectionError, HttpProtocolError, HttpTimeoutError
+
+R = TypeVar("R")
+
+READ_SIZE = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Timeouts of one request, in seconds of loop time (``None`` = no limit).
+
+    Attributes:
+        connect: name lookup + TCP connect + TLS handshake.
+        read: the longest wait for the peer during the exchange (each read, and each send).
+        total: the whole request, redirects and (for streams) the whole body included.
+
+    Example:
+        >>> Timeout(connect=5, read=30)
+        Timeout(connect=5, read=30, total=None)
+        >>> Timeout.coerce(10)
+        Timeout(connect=10, read=10, total=None)
+    """
+
+    connect: float | None = 30.0
+    read: float | None = 300.0
+    total: float | None = None
+
+    @classmethod
+    def coerce(cls, value: "Timeout | float | None") -> "Timeout":
+        """A ``Timeout`` from a Timeout, a number (connect and read) or None (no limits)."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(None, None, None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return cls(float(value), float(value), None) if value > 0 else _bad_timeout(value)
+        raise TypeError(f"timeout must be a Timeout, a number of seconds or None, not {type(value).__name__}")
+
+
+def _bad_timeout(value: float) -> Timeout:
+    raise ValueError(f"a timeout must be positive, got {value}")
+
+
+class RequestContext:
+    """What one request needs to name itself in errors and to keep its deadlines."""
+
+    __slots__ = ("method", "url", "timeout", "_start", "_loop")
+
+    def __init__(self, method: str, url: str, timeout: Timeout) -> None:
+        self.method = method
+        self.url = url  # already redacted
+        self.timeout = timeout
+        loop = current_event_loop()
+        if loop is None:
+            raise RuntimeError("HttpClient must be used inside a flowno_core task (EventLoop.run_until_complete)")
+        self._loop = loop
+        self._start = loop.time()
+
+    def limit(self, phase: str) -> tuple[float | None, str]:
+        """The time allowed for the next wait in ``phase`` and the name of the limit that binds."""
+        own = self.timeout.connect if phase == "connect" else self.timeout.read
+        total = self.timeout.total
+        if total is None:
+            return own, phase
+        left = total - (self._loop.time() - self._start)
+        if own is None or left < own:
+            return left, "total"
+        return own, phase
+
+    def timeout_error(self, which: str) -> HttpTimeoutError:
+        seconds = {"connect": self.timeout.connect, "total": self.timeout.total}.get(which, self.timeout.read)
+        return HttpTimeoutError(self.method, self.url, which, seconds or 0.0)
+
+    async def timed(self, awaitable: Awaitable[R], phase: str) -> R:
+        """Await ``awaitable`` within the phase's limit; raise ``HttpTimeoutError`` when it expires."""
+        seconds, which = self.limit(phase)
+        if seconds is None:
+            return await awaitable
+        if seconds <= 0:
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
+            raise self.timeout_error(which)
+        with move_on_after(seconds):
+            return await awaitable
+        raise self.timeout_error(which)
+
+    def protocol_error(self, detail: str) -> HttpProtocolError:
+        return HttpProtocolError(self.method, self.url, detail)
+
+    def connection_error(self, detail: str) -> HttpConnectionError:
+        return HttpConnectionError(self.method, self.url, detail)
+
+
+def _describe_os_error(error: OSError, target: Target) -> str:
+    where = f"{target.host}:{target.port}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS handshake with {where} failed ({error})"
+    if isinstance(error, _socket.gaierror):
+        return f"cannot resolve host {target.host!r} ({error.strerror or error})"
+    if isinstance(error, ConnectionRefusedError):
+        return f"connection refused by {where}"
+    return f"cannot connect to {where} ({error.strerror or error})"
+
+
+class ClientConnection:
+    """A socket and its h11 client state machine, for one origin.
+
+    ``reused`` tells whether it already served a request (a keep-alive connection from the pool);
+    ``received`` whether the current response sent any byte (a stale pooled connection fails before).
+    """
+
+    __slots__ = ("sock", "origin", "h11", "reused", "received")
+
+    def __init__(self, sock: SocketHandle, origin: tuple[str, str, int], max_head: int) -> None:
+        self.sock = sock
+        self.origin = origin
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_head)
+        self.reused = False
+        self.received = False
+
+    @classmethod
+    async def open(
+        cls, target: Target, ctx: RequestContext, ssl_context: ssl.SSLContext | None, max_head: int
+    ) -> "ClientConnection":
+        """Resolve, connect (and do the TLS handshake) within the connect timeout."""
+        try:
+            sock = await ctx.timed(_connect(target, ssl_context), "connect")
+        except OSError as error:
+            raise ctx.connection_error(_describe_os_error(error, target)) from error
+        return cls(sock, target.origin, max_head)
+
+    async def send_request(self, request: h11.Request, body: bytes | None, ctx: RequestContext) -> None:
+        """Send the request head, the body and the end of message."""
+        self.received = False
+        conn = self.h11
+        data = conn.send(request) or b""
+        if body:
+            data += conn.send(h11.Data(data=body)) or b""
+        data += conn.send(h11.EndOfMessage()) or b""
+        try:
+            await ctx.timed(self.sock.sendAll(data), "write")
+        except OSError as error:
+            raise ctx.connection_error(f"sending the request failed ({error.strerror or error})") from error
+
+    async def next_event(self, ctx: RequestContext) -> Any:
+        """The next h11 event of the response, reading from the socket as needed."""
+        conn = self.h11
+        while True:
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as error:
+                raise ctx.protocol_error(f"malformed response ({error})") from None
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                data = await ctx.timed(self.sock.recv(READ_SIZE), "read")
+            except OSError as error:
+                raise ctx.connection_error(f"reading the response failed ({error.strerror or error})") from error
+            if data:
+                self.received = True
+            elif not self.received and conn.their_state is h11.SEND_RESPONSE:
+                raise ctx.connection_error("the server closed the connection without sending a response")
+            conn.receive_data(data)
+
+    @property
+    def reusable(self) -> bool:
+        """True when both sides finished a message and the connection may carry another."""
+        return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE and not self.sock.closed
+
+    def start_next_cycle(self) -> None:
+        self.h11.start_next_cycle()
+        self.reused = True
+
+    def looks_alive(self) -> bool:
+        """Cheap check for an idle pooled connection: the server must not have closed or spoken."""
+        if self.sock.closed:
+            return False
+        raw = self.sock.socket
+        if isinstance(raw, ssl.SSLSocket) and raw.pending():
+            return False
+        try:
+            readable, _, _ = select.select([raw], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def _connect(target: Target, ssl_context: ssl.SSLContext | None) -> SocketHandle:
+    if target.is_ip_literal:
+        family = _socket.AF_INET6 if ":" in target.host else _socket.AF_INET
+        addresses: list[tuple[Any, Any]] = [(family, (target.host, target.port))]
+    else:
+        infos = await to_thread(_socket.getaddrinfo, target.host, target.port, 0, _socket.SOCK_STREAM)
+        addresses = [(info[0], info[4]) for info in infos]
+    last_error: OSError | None = None
+    for family, address in addresses:
+        sock = socket(
+            family,
+            _socket.SOCK_STREAM,
+            use_tls=target.is_tls,
+            ssl_context=ssl_context,
+            server_hostname=target.host if target.is_tls else None,
+        )
+        try:
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            await sock.connect(address)
+        except OSError as error:
+            sock.close()
+            last_error = error
+            if isinstance(error, ssl.SSLError):
+                break  # the peer was reached; another address would not fix the certificate
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    assert last_error is not None
+    raise last_error
