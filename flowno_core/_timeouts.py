@@ -5,16 +5,21 @@ running, the timer throws a private ``_Expired`` exception into the task (at onc
 parked, else at its next checkpoint, exactly like cancellation). Leaving the block disarms the
 timer, retracts an expiry that was not delivered yet, and turns *its own* ``_Expired`` into
 ``TimeoutError`` (``fail_after``) or swallows it (``move_on_after``). Nested scopes are independent:
-each only recognises the exception it threw. A pending ``TaskCancelled`` always wins over a timeout.
+each only recognises the exception it threw. When several expiries are due before the task could
+receive one, the outermost scope's wins (it unwinds the inner blocks too), so an outer expiry is
+never dropped. A pending ``TaskCancelled`` always wins over a timeout.
 """
 
 from __future__ import annotations
 
+import itertools
 from types import TracebackType
 from typing import Any
 
 from ._kernel.task import CURRENT_TASK, Task
 from .errors import TaskCancelled
+
+_entry_order = itertools.count()  # scopes alive on one task are nested: entered earlier = outer
 
 
 class _Expired(BaseException):
@@ -36,12 +41,14 @@ class _TimeoutScope:
         self._task: Task | None = None
         self._timer: Any = None
         self._error: _Expired | None = None
+        self._order = 0
 
     def __enter__(self) -> "_TimeoutScope":
         task = CURRENT_TASK.get()
         if task is None:
             raise RuntimeError(f"{type(self).__name__} must be used inside a flowno_core task")
         self._task = task
+        self._order = next(_entry_order)
         self._timer = task.loop.call_later(self.seconds, self._fire)
         return self
 
@@ -50,10 +57,17 @@ class _TimeoutScope:
         if task is None or task.status.value != "pending":
             return
         self.expired = True
-        self._error = _Expired(self)
-        if task.cancel_pending is not None or isinstance(task.throw_exc, TaskCancelled):
-            return  # a cancellation is already on its way; it wins
-        task.loop.throw_into(task, self._error)
+        error = self._error = _Expired(self)
+        queued, pending = task.throw_exc, task.cancel_pending  # thrown at once / at the next checkpoint
+        for other in (queued, pending):
+            if isinstance(other, TaskCancelled):
+                return  # a cancellation is already on its way; it wins
+            if isinstance(other, _Expired) and other.scope._order < self._order:
+                return  # an enclosing scope's expiry is on its way; it unwinds this block too
+        if isinstance(queued, _Expired):
+            task.throw_exc = error  # an inner scope's expiry was not delivered yet: ours replaces it
+            return
+        task.loop.throw_into(task, error)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -13,7 +13,8 @@ Theory of operation
 * Blocking = ``Park`` on a waitable (see ``parking``). Cancellation aborts the wait first, so a
   cancelled task can never be woken twice (D11). A task that is runnable or running when cancelled
   gets TaskCancelled at its next checkpoint (its next yield), so a wake-up that handed it something
-  (a lock, a queue item) is never lost.
+  (a lock, a queue item) is never lost. A cancel replaces any other exception queued for the next
+  checkpoint (a timeout expiry): cancellation always wins, and is thrown at most once.
 * When nothing is runnable and no timer, socket or thread can wake anything, the loop calls its
   *stall handlers* (the flow runtime detects deadlocks there) and otherwise blocks on the wake-up
   socket: another thread may still call ``create_task``.
@@ -94,6 +95,11 @@ def _not_started(coro: Any) -> bool:
     if inspect.isgenerator(coro):
         return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
     return False
+
+
+def _cancel_on_its_way(task: Task) -> bool:
+    """True if a TaskCancelled is already queued for ``task`` (thrown at once or at its next checkpoint)."""
+    return isinstance(task.cancel_pending, TaskCancelled) or isinstance(task.throw_exc, TaskCancelled)
 
 
 class _ShutdownCancel(TaskCancelled):
@@ -237,8 +243,9 @@ class EventLoop:
     def cancel_task(self, task: Task) -> CancelRequest[Any]:
         if task.status is not PENDING:
             return CancelRequest(task, False)
-        if task.cancel_pending is not None or isinstance(task.throw_exc, TaskCancelled):
+        if _cancel_on_its_way(task):
             return CancelRequest(task, True)  # one cancel is already on its way: no double throw
+        # replaces any other throw pending for the next checkpoint (a timeout expiry): cancel wins
         self.throw_into(task, TaskCancelled(task.handle))
         return CancelRequest(task, True)
 
@@ -380,7 +387,7 @@ class EventLoop:
             for task in alive:
                 if task.status is PENDING:
                     error = _ShutdownCancel(task.handle)
-                    if task.cancel_pending is None and not isinstance(task.throw_exc, TaskCancelled):
+                    if not _cancel_on_its_way(task):
                         self.throw_into(task, error)
             steps = 0
             while self._ready and steps < _SHUTDOWN_STEPS:
