@@ -22,6 +22,8 @@ from .errors import (
     TooManyRedirects,
 )
 from .headers import Headers
+from .server import HttpServer
+from .server_messages import ServerRequest, ServerResponse, StreamingResponse, sse_response
 from .responses import ErrStreamingResponse, OkStreamingResponse, Response, ResponseBase, streaming_response_is_ok
 from .sse import ServerSentEvent, SSEParser, format_event
 
@@ -34,15 +36,20 @@ __all__ = [
     "HttpConnectionError",
     "HttpError",
     "HttpProtocolError",
+    "HttpServer",
     "HttpTimeoutError",
     "InvalidURL",
     "OkStreamingResponse",
     "Response",
     "ResponseBase",
     "SSEParser",
+    "ServerRequest",
+    "ServerResponse",
     "ServerSentEvent",
+    "StreamingResponse",
     "Timeout",
     "TooManyRedirects",
     "format_event",
+    "sse_response",
     "streaming_response_is_ok",
 ]
