@@ -34,7 +34,7 @@ from .errors import HttpConnectionError, TooManyRedirects
 from .headers import Headers
 from .responses import ErrStreamingResponse, OkStreamingResponse, Response
 
-_METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CROSS_ORIGIN_DROP = ("authorization", "proxy-authorization", "cookie")
 _DEFAULT_USER_AGENT = "Flowno/0.1"
@@ -322,7 +322,7 @@ class HttpClient:
         follow_redirects: bool | None,
     ) -> tuple[RequestContext, ClientConnection, "_Head"]:
         """Send the request (following redirects); returns the connection positioned at the body."""
-        if not isinstance(method, str) or not _METHOD.match(method):
+        if not isinstance(method, str) or not _METHOD.fullmatch(method):
             raise ValueError(f"invalid HTTP method {method!r}")
         method = method.upper()
         target = parse_url(url, method)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Union
 
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
 
 HeaderValue = Union[str, list[str]]
@@ -23,7 +23,7 @@ HeaderValue = Union[str, list[str]]
 def _check_name(name: str) -> str:
     if not isinstance(name, str):
         raise TypeError(f"header name must be str, got {type(name).__name__}")
-    if not _TOKEN.match(name):
+    if not _TOKEN.fullmatch(name):
         raise ValueError(f"invalid header name {name!r}: use letters, digits and !#$%&'*+-.^_`|~ only")
     return name.lower()
 
