@@ -222,7 +222,9 @@ class SocketHandle:
         loop = current_event_loop()
         mux = None if loop is None else loop._mux
         if mux is not None:
-            mux.forget_fileobj(self.socket, OSError(errno.EBADF, "the socket was closed while a task waited on it"))
+            # waiters wake normally and retry on the closed socket: recv returns b"", the others
+            # raise EBADF (each in its own task, with its own exception)
+            mux.forget_fileobj(self.socket, None)
         self.socket.close()
         instrument = active_loop_instrument()
         if instrument is not None:
