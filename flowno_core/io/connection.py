@@ -6,7 +6,8 @@ socket wait goes through ``RequestContext.timed``, which arms a ``move_on_after`
 smaller of the phase's own timeout (connect, read) and what is left of the request's total budget,
 and turns an expiry into ``HttpTimeoutError`` naming method, URL and the timeout that fired. Each
 request has its own ``RequestContext`` (no state lives on the client), so concurrent requests on one
-client are independent. Whoever holds a ``ClientConnection`` closes it on every error path,
+client are independent. ``HttpTimeoutError`` is an ``OSError`` (through ``TimeoutError``), so every ``except OSError``
+here lets ``HttpError`` through first. Whoever holds a ``ClientConnection`` closes it on every error path,
 cancellation included (``except BaseException: close; raise``).
 """
 
@@ -26,7 +27,7 @@ from .._kernel.threads import to_thread
 from .._sockets import SocketHandle, socket
 from .._timeouts import move_on_after
 from ._url import Target
-from .errors import HttpConnectionError, HttpProtocolError, HttpTimeoutError
+from .errors import HttpConnectionError, HttpError, HttpProtocolError, HttpTimeoutError
 
 R = TypeVar("R")
 
@@ -154,6 +155,8 @@ class ClientConnection:
         """Resolve, connect (and do the TLS handshake) within the connect timeout."""
         try:
             sock = await ctx.timed(_connect(target, ssl_context), "connect")
+        except HttpError:
+            raise
         except OSError as error:
             raise ctx.connection_error(_describe_os_error(error, target)) from error
         return cls(sock, target.origin, max_head)
@@ -168,6 +171,8 @@ class ClientConnection:
         data += conn.send(h11.EndOfMessage()) or b""
         try:
             await ctx.timed(self.sock.sendAll(data), "write")
+        except HttpError:
+            raise
         except OSError as error:
             raise ctx.connection_error(f"sending the request failed ({error.strerror or error})") from error
 
@@ -183,6 +188,8 @@ class ClientConnection:
                 return event
             try:
                 data = await ctx.timed(self.sock.recv(READ_SIZE), "read")
+            except HttpError:
+                raise
             except OSError as error:
                 raise ctx.connection_error(f"reading the response failed ({error.strerror or error})") from error
             if data:

@@ -285,6 +285,9 @@ class HttpServer:
             return None
         if type(event) is not h11.Request:  # pragma: no cover - h11 yields Request first
             raise _Reject(400, "expected a request")
+        head_size = len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
+        if head_size > self.max_header_size:  # h11 only bounds a head that arrives in pieces
+            raise _Reject(431, f"the request head is larger than {self.max_header_size} bytes")
         headers = Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers])
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_size:
@@ -339,6 +342,8 @@ class HttpServer:
         except HTTPException as error:
             message = error.message if isinstance(error.message, bytes) else str(error.message).encode()
             return ServerResponse(error.status_code or 500, message, None, "text/plain; charset=utf-8")
+        except TaskCancelled:
+            raise
         except json.JSONDecodeError as error:  # request.json() on a body that is not JSON
             return ServerResponse(400, f"the request body is not JSON ({error})".encode(), None,
                                   "text/plain; charset=utf-8")
@@ -497,6 +502,8 @@ async def _close_iterable(iterable: Any) -> None:
     if aclose is not None:
         try:
             await aclose()
+        except TaskCancelled:
+            raise
         except Exception:
             logger.debug("closing a response body iterator failed", exc_info=True)
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from flowno_core import EventLoopInstrument, to_thread
 
 
-def chunked(*pieces: bytes, trailer: bytes = b"") -> bytes:
-    """Encode ``pieces`` as a chunked body (one chunk each) with the final zero chunk."""
+def chunked(*pieces: bytes, trailer: bytes = b"", end: bool = True) -> bytes:
+    """Encode ``pieces`` as a chunked body (one chunk each), with the final zero chunk if ``end``."""
     out = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p)
-    return out + b"0\r\n" + trailer + b"\r\n"
+    return out + b"0\r\n" + trailer + b"\r\n" if end else out
 
 
 @dataclass
