@@ -15,6 +15,7 @@ closed stream raises ``StopAsyncIteration``.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -70,6 +71,11 @@ class BodyStream(AsyncIterator[T]):
         self.bytes_received = 0
         self.items = 0
         self.done_received = False
+        self._log = ctx.http_logger
+        self._log_id = ctx.conn_id(connection) if self._log is not None else ""
+        self._chunks = 0
+        self._events = 0
+        self._started = time.monotonic()
 
     @property
     def closed(self) -> bool:
@@ -94,6 +100,9 @@ class BodyStream(AsyncIterator[T]):
                 if kind is h11.Data:
                     data = bytes(event.data)
                     self.bytes_received += len(data)
+                    self._chunks += 1
+                    if self._log is not None:
+                        self._log.log_chunk(self._log_id, self._chunks, len(data), len(data))
                     self._accept(self._decode(data))
                 elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
                     self._accept(self._finish_decoding())
@@ -129,6 +138,11 @@ class BodyStream(AsyncIterator[T]):
             self._items.append(data)
             return
         events = parser.feed(data)
+        if self._log is not None:
+            for offset, event in enumerate(events, start=self._events + 1):
+                self._log.log_sse_event(self._log_id, offset, len(event.data), True,
+                                        done=event.data.strip() == "[DONE]")
+        self._events += len(events)
         decoder = self._json
         if decoder is None:
             self._items.extend(events)
@@ -158,6 +172,9 @@ class BodyStream(AsyncIterator[T]):
             return
         if error is not None:
             self._items.clear()
+        if self._log is not None:
+            self._log.log_stream_end(self._log_id, self.bytes_received, self._chunks, self._events,
+                                     (time.monotonic() - self._started) * 1000, self.done_received)
         self._release(conn, reusable)
         if self._on_end is not None:
             self._on_end(self, error)

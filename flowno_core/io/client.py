@@ -368,10 +368,20 @@ class HttpClient:
                                                    self.max_header_size)
             try:
                 await conn.send_request(request, body, ctx)
+                if ctx.http_logger is not None:
+                    ctx.http_logger.log_request(ctx.conn_id(conn), ctx.method, ctx.url, len(body) if body else 0)
                 while True:
                     event = await conn.next_event(ctx)
                     if type(event) is h11.Response:
-                        return conn, _Head(event)
+                        head = _Head(event)
+                        if ctx.http_logger is not None:
+                            length = head.headers.get("content-length")
+                            ctx.http_logger.log_response_headers(
+                                ctx.conn_id(conn), head.status_code, head.headers.get("content-type"),
+                                head.headers.get("transfer-encoding"),
+                                int(length) if length and length.isdigit() else None,
+                            )
+                        return conn, head
                     # InformationalResponse (100 Continue, ...): keep reading
             except HttpConnectionError:
                 conn.close()

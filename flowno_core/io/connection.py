@@ -27,6 +27,7 @@ from .._kernel.threads import to_thread
 from .._sockets import SocketHandle, socket
 from .._timeouts import move_on_after
 from ._url import Target
+from .http_logging import _current_http_logger
 from .errors import HttpConnectionError, HttpError, HttpProtocolError, HttpTimeoutError
 
 R = TypeVar("R")
@@ -73,12 +74,13 @@ def _bad_timeout(value: float) -> Timeout:
 class RequestContext:
     """What one request needs to name itself in errors and to keep its deadlines."""
 
-    __slots__ = ("method", "url", "timeout", "_start", "_loop")
+    __slots__ = ("method", "url", "timeout", "http_logger", "_start", "_loop")
 
     def __init__(self, method: str, url: str, timeout: Timeout) -> None:
         self.method = method
         self.url = url  # already redacted
         self.timeout = timeout
+        self.http_logger = _current_http_logger.get()
         loop = current_event_loop()
         if loop is None:
             raise RuntimeError("HttpClient must be used inside a flowno_core task (EventLoop.run_until_complete)")
@@ -113,6 +115,11 @@ class RequestContext:
         with move_on_after(seconds):
             return await awaitable
         raise self.timeout_error(which)
+
+    def conn_id(self, conn: "ClientConnection") -> str:
+        """The HTTP logger's id for ``conn`` (only meaningful while ``http_logger`` is set)."""
+        logger = self.http_logger
+        return (logger.get_conn_id(conn.sock) if logger is not None else None) or "conn-?"
 
     def protocol_error(self, detail: str) -> HttpProtocolError:
         return HttpProtocolError(self.method, self.url, detail)

@@ -229,3 +229,14 @@ def test_format_event_round_trips_through_the_parser():
     assert events[2].data == "raw" and events[3].event == "custom"
     with pytest.raises(ValueError):
         format_event("x", event="bad\nname")
+
+
+# -- docstring examples ---------------------------------------------------------------------------
+@pytest.mark.parametrize("module_name", ["headers", "sse", "_decoding", "errors", "_url", "connection", "responses"])
+def test_docstring_examples_run(module_name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"flowno_core.io.{module_name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
