@@ -48,7 +48,7 @@ class Timeout:
         >>> Timeout(connect=5, read=30)
         Timeout(connect=5, read=30, total=None)
         >>> Timeout.coerce(10)
-        Timeout(connect=10, read=10, total=None)
+        Timeout(connect=10.0, read=10.0, total=None)
     """
 
     connect: float | None = 30.0
