@@ -1,0 +1,450 @@
+"""Shared machinery for the benchmark scripts: jobs, worker subprocesses, timing, tables, targets.
+
+Theory of operation
+-------------------
+Every ``bench_*.py`` script defines a *plan* (a list of ``Job``: case x size x implementation), a
+``run_job`` function that measures one job inside the current process, a ``probe`` that says whether
+an implementation is usable here, and a list of target checks. ``main(module)`` gives each script the
+same command line:
+
+* without ``--worker`` it is the *orchestrator*: it probes every implementation once, then runs each
+  job in its own fresh subprocess (``sys.executable script --worker JSON``), so implementations never
+  share a process, an import, a garbage collector or a leaked structure, and a hung job is killed
+  after its timeout. It prints one table per benchmark plus the target checks.
+* with ``--worker`` it measures one job and prints one ``@@RESULT@@ {json}`` line.
+
+Timing: each job runs a smaller warm-up first, then ``reps`` timed repetitions with a
+``gc.collect()`` before each. Every repetition builds its own fresh objects (loop, flow, queues)
+outside the timed region where the API allows; the timed region is measured with
+``time.perf_counter``. Tables show the median of the repetitions (``--metric best`` switches to the
+best one); ratios are computed from the same figure.
+
+Nothing here is imported by the test suite; benchmarks never assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import importlib
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RESULT_MARK = "@@RESULT@@ "
+CORE = "flowno_core"
+
+
+class Unavailable(Exception):
+    """Raised by a probe or a job when an implementation cannot run here (message says why)."""
+
+
+# --------------------------------------------------------------------------------------------
+# jobs and results
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Job:
+    """One measurement: ``case`` at ``size`` for ``impl``, ``reps`` timed repetitions."""
+
+    case: str
+    size: int
+    impl: str
+    reps: int = 5
+    timeout: float = 600.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    bench: str
+    case: str
+    size: int
+    impl: str
+    status: str  # ok | unavailable | timeout | error
+    unit: str = ""
+    higher_is_better: bool = False
+    best: float | None = None
+    median: float | None = None
+    samples: list[float] = field(default_factory=list)
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, metric: str) -> float | None:
+        if self.status != "ok":
+            return None
+        return self.best if metric == "best" else self.median
+
+
+def cost_result(bench: str, job: Job, times: list[float], ops: int, unit: str = "us/op",
+                **extra: Any) -> Result:
+    """A lower-is-better result: seconds per repetition -> microseconds per operation."""
+    per_op = [t / ops * 1e6 for t in times]
+    return Result(bench, job.case, job.size, job.impl, "ok", unit, False, min(per_op),
+                  statistics.median(per_op), per_op, extra=dict(extra))
+
+
+def rate_result(bench: str, job: Job, rates: list[float], unit: str, **extra: Any) -> Result:
+    """A higher-is-better result (requests/s, MB/s)."""
+    return Result(bench, job.case, job.size, job.impl, "ok", unit, True, max(rates),
+                  statistics.median(rates), list(rates), extra=dict(extra))
+
+
+def repeat(run_once: Callable[[int], float], size: int, reps: int, warmup_size: int | None) -> list[float]:
+    """Warm up once at ``warmup_size`` (if any), then time ``reps`` runs at ``size``.
+
+    ``run_once(n)`` does one complete run at size ``n`` and returns the seconds of its timed region.
+    """
+    if warmup_size:
+        run_once(warmup_size)
+    times = []
+    for _ in range(reps):
+        gc.collect()
+        times.append(run_once(size))
+    return times
+
+
+# --------------------------------------------------------------------------------------------
+# implementation probes shared by several scripts
+# --------------------------------------------------------------------------------------------
+def import_or_unavailable(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise Unavailable(f"{name}: not installed ({exc})") from None
+
+
+def flow_package(name: str) -> Any:
+    """The package ``name`` if it has flowno's flow API (node, FlowHDL), else Unavailable."""
+    pkg = import_or_unavailable(name)
+    if not all(hasattr(pkg, attr) for attr in ("node", "FlowHDL")):
+        raise Unavailable(f"{name}: flow runtime not available yet")
+    return pkg
+
+
+def stream_package(name: str) -> Any:
+    pkg = flow_package(name)
+    if not hasattr(pkg, "Stream"):
+        raise Unavailable(f"{name}: streaming not available yet")
+    return pkg
+
+
+def io_package(name: str) -> Any:
+    """``name.io`` if it exports HttpClient and HttpServer, else Unavailable.
+
+    (An empty ``flowno_core/io`` directory imports as a namespace package, so check the names.)
+    """
+    import_or_unavailable(name)
+    try:
+        io = importlib.import_module(f"{name}.io")
+    except ImportError:
+        io = None
+    if io is None or not all(hasattr(io, attr) for attr in ("HttpClient", "HttpServer")):
+        raise Unavailable(f"{name}: {name}.io not available yet")
+    return io
+
+
+# --------------------------------------------------------------------------------------------
+# targets
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Check:
+    name: str
+    target: str
+    measured: str
+    status: str  # met | MISSED | pending | n/a
+
+
+class Table:
+    """Index of results by (case, size, impl) with the chosen metric."""
+
+    def __init__(self, results: Iterable[Result], metric: str) -> None:
+        self.metric = metric
+        self.by_key = {(r.case, r.size, r.impl): r for r in results}
+
+    def get(self, case: str, size: int, impl: str) -> Result | None:
+        return self.by_key.get((case, size, impl))
+
+    def value(self, case: str, size: int, impl: str) -> float | None:
+        r = self.get(case, size, impl)
+        return None if r is None else r.value(self.metric)
+
+    def speedup(self, case: str, size: int, other: str, impl: str = CORE) -> float | None:
+        """How many times faster ``impl`` is than ``other`` (> 1: impl is faster)."""
+        mine, theirs = self.get(case, size, impl), self.get(case, size, other)
+        if mine is None or theirs is None:
+            return None
+        a, b = mine.value(self.metric), theirs.value(self.metric)
+        if a is None or b is None or a == 0 or b == 0:
+            return None
+        return a / b if mine.higher_is_better else b / a
+
+
+def speedup_check(table: Table, case: str, size: int, other: str, minimum: float, label: str) -> Check:
+    """flowno_core must be at least ``minimum`` times as fast as ``other`` on (case, size)."""
+    target = f">= {minimum:g}x {other}" if minimum != 1 else f"at least as fast as {other}"
+    s = table.speedup(case, size, other)
+    if s is None:
+        return Check(label, target, _why_missing(table, case, size, [CORE, other]), _pending(table, case, size))
+    return Check(label, target, f"{s:.2f}x", "met" if s >= minimum else "MISSED")
+
+
+def growth_check(table: Table, case: str, small: int, large: int, maximum: float, label: str,
+                 impl: str = CORE) -> Check:
+    """Per-operation cost of ``impl`` at ``large`` must be <= ``maximum`` x the cost at ``small``."""
+    target = f"cost({large:,}) / cost({small:,}) <= {maximum:g}"
+    a, b = table.value(case, small, impl), table.value(case, large, impl)
+    if a is None or b is None:
+        return Check(label, target, _why_missing(table, case, small, [impl]) if a is None
+                     else _why_missing(table, case, large, [impl]), _pending(table, case, small))
+    return Check(label, target, f"{b / a:.2f}x ({a:.3g} -> {b:.3g})", "met" if b / a <= maximum else "MISSED")
+
+
+def _pending(table: Table, case: str, size: int) -> str:
+    r = table.get(case, size, CORE)
+    return "pending" if r is None or r.status == "unavailable" else "n/a"
+
+
+def _why_missing(table: Table, case: str, size: int, impls: list[str]) -> str:
+    for impl in impls:
+        r = table.get(case, size, impl)
+        if r is None:
+            return f"{impl}: not run"
+        if r.status != "ok":
+            note = r.note or r.status
+            return note if note.startswith(impl) else f"{impl}: {note}"
+    return "-"
+
+
+# --------------------------------------------------------------------------------------------
+# rendering
+# --------------------------------------------------------------------------------------------
+def fmt_value(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def cell(r: Result | None, metric: str) -> str:
+    if r is None:
+        return ""
+    if r.status == "ok":
+        return fmt_value(r.value(metric))
+    if r.status == "unavailable":
+        return "pending" if r.impl == CORE else "n/a"
+    return r.status
+
+
+def render(bench: str, impls: list[str], results: list[Result], checks: list[Check], metric: str,
+           markdown: bool, size_label: str = "size") -> str:
+    """One results table (rows: case x size; columns: implementations then flowno_core speedups)."""
+    table = Table(results, metric)
+    case_order = list(dict.fromkeys(r.case for r in results))
+    rows_keys = sorted({(r.case, r.size) for r in results}, key=lambda k: (case_order.index(k[0]), k[1]))
+    others = [i for i in impls if i != CORE]
+    header = ["case", size_label, "unit"] + impls + [f"core vs {o}" for o in others]
+    rows = []
+    for case, size in rows_keys:
+        unit = next((r.unit for r in results if r.case == case and r.size == size and r.unit), "")
+        row = [case, f"{size:,}", unit]
+        row += [cell(table.get(case, size, i), metric) for i in impls]
+        for o in others:
+            s = table.speedup(case, size, o)
+            row.append("" if s is None else f"{s:.2f}x")
+        rows.append(row)
+    notes = sorted({r.note if r.note.startswith(r.impl) else f"{r.impl}: {r.note}"
+                    for r in results if r.note and r.status != "ok"})
+    notes += sorted({f"{r.impl} {r.case} {r.size:,}: {r.note}" for r in results if r.note and r.status == "ok"})
+    out = [f"### {bench}" if markdown else f"== {bench} ({metric} of the repetitions; "
+           "'core vs X' = how many times faster flowno_core is than X) =="]
+    out.append(_grid(header, rows, markdown))
+    if checks:
+        out.append("")
+        out.append(_grid(["target", "goal", "measured", "status"],
+                         [[c.name, c.target, c.measured, c.status] for c in checks], markdown))
+    if notes:
+        out.append("")
+        out += [f"* {n}" if markdown else f"  note: {n}" for n in notes]
+    return "\n".join(out)
+
+
+def _grid(header: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda r: "  ".join(str(x).rjust(w) if i >= 2 else str(x).ljust(w)  # noqa: E731
+                             for i, (x, w) in enumerate(zip(r, widths)))
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+    for name in ("flowno_core", "flowno", "aiostream", "h11"):
+        try:
+            from importlib.metadata import version
+
+            info[name] = version(name.replace("_", "-"))
+        except Exception:
+            info[name] = "-"
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+        info["commit"] = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
+                                        capture_output=True, text=True, timeout=10).stdout.strip() or "-"
+    except Exception:
+        info["commit"] = "-"
+    return info
+
+
+# --------------------------------------------------------------------------------------------
+# orchestration
+# --------------------------------------------------------------------------------------------
+def _run_subprocess(script: str, payload: dict[str, Any], timeout: float) -> tuple[str, dict | None, str]:
+    """Run one worker; returns (status, result dict or None, stderr tail)."""
+    cmd = [sys.executable, script, "--worker", json.dumps(payload)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the worker's own process group (it and its server)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        return "timeout", None, (err or "")[-2000:]
+    for line in out.splitlines():
+        if line.startswith(RESULT_MARK):
+            return "ok", json.loads(line[len(RESULT_MARK):]), (err or "")[-2000:]
+    return "error", None, ((err or "") + (out or ""))[-2000:]
+
+
+def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True) -> list[Result]:
+    bench = module.BENCH
+    availability: dict[str, str | None] = {}
+    for impl in dict.fromkeys(j.impl for j in jobs):
+        status, res, err = _run_subprocess(script, {"probe": impl}, 120)
+        if status == "ok" and res is not None:
+            availability[impl] = res.get("unavailable")
+        else:
+            availability[impl] = f"probe failed: {err.strip().splitlines()[-1] if err.strip() else status}"
+        if availability[impl] and verbose:
+            print(f"  {availability[impl]}", flush=True)
+    results: list[Result] = []
+    for job in jobs:
+        reason = availability.get(job.impl)
+        if reason:
+            results.append(Result(bench, job.case, job.size, job.impl, "unavailable", note=reason))
+            continue
+        t0 = time.perf_counter()
+        status, res, err = _run_subprocess(script, {"job": asdict(job)}, job.timeout)
+        wall = time.perf_counter() - t0
+        if status == "ok" and res is not None:
+            r = Result(**res)
+        elif status == "timeout":
+            r = Result(bench, job.case, job.size, job.impl, "timeout", note=f"killed after {job.timeout:.0f}s")
+        else:
+            last = err.strip().splitlines()[-1] if err.strip() else "no output"
+            r = Result(bench, job.case, job.size, job.impl, "error", note=last[:200])
+        results.append(r)
+        if verbose:
+            shown = f"{fmt_value(r.median)} {r.unit} (best {fmt_value(r.best)})" if r.status == "ok" else \
+                f"{r.status}: {r.note}"
+            print(f"  {bench:6} {job.case:14} {job.size:>9,} {job.impl:12} {shown}   [{wall:.1f}s]", flush=True)
+            if r.status == "error" and err.strip():
+                print("    " + "\n    ".join(err.strip().splitlines()[-8:]), file=sys.stderr, flush=True)
+    return results
+
+
+def worker(module: Any, payload: dict[str, Any]) -> None:
+    if "probe" in payload:
+        try:
+            module.probe(payload["probe"])
+            out: dict[str, Any] = {"unavailable": None}
+        except Unavailable as exc:
+            out = {"unavailable": str(exc)}
+        print(RESULT_MARK + json.dumps(out), flush=True)
+        return
+    job = Job(**payload["job"])
+    try:
+        result = module.run_job(job)
+    except Unavailable as exc:
+        result = Result(module.BENCH, job.case, job.size, job.impl, "unavailable", note=str(exc))
+    print(RESULT_MARK + json.dumps(asdict(result)), flush=True)
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="small sizes and 2 repetitions (smoke run)")
+    parser.add_argument("--reps", type=int, default=None, help="timed repetitions per job")
+    parser.add_argument("--impl", default=None, help="comma list of implementations to run")
+    parser.add_argument("--case", default=None, help="comma list of cases to run")
+    parser.add_argument("--metric", choices=["median", "best"], default="median")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
+    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+
+
+def select_jobs(module: Any, args: argparse.Namespace) -> list[Job]:
+    jobs = module.plan(args.quick)
+    if args.impl:
+        keep = set(args.impl.split(","))
+        jobs = [j for j in jobs if j.impl in keep]
+    if args.case:
+        keep = set(args.case.split(","))
+        jobs = [j for j in jobs if j.case in keep]
+    if args.reps is not None:
+        for j in jobs:
+            j.reps = max(1, args.reps)
+    return jobs
+
+
+def report(module: Any, results: list[Result], metric: str, markdown: bool) -> str:
+    table = Table(results, metric)
+    checks = module.checks(table, results)
+    return render(module.BENCH, module.IMPLS, results, checks, metric, markdown,
+                  getattr(module, "SIZE_LABEL", "size"))
+
+
+def main(module: Any) -> None:
+    """Command line shared by every bench script (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=module.__doc__.splitlines()[0])
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_common_args(parser)
+    args = parser.parse_args()
+    if args.worker is not None:
+        worker(module, json.loads(args.worker))
+        return
+    script = os.path.abspath(module.__file__)
+    jobs = select_jobs(module, args)
+    print(f"[{module.BENCH}] {len(jobs)} jobs with {sys.executable}", flush=True)
+    results = orchestrate(module, script, jobs)
+    print()
+    print(report(module, results, args.metric, markdown=False))
+    if args.markdown:
+        print()
+        print(report(module, results, args.metric, markdown=True))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": machine_info(), "quick": args.quick, "bench": module.BENCH,
+                       "results": [asdict(r) for r in results]}, fh, indent=1)

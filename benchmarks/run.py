@@ -1,0 +1,145 @@
+"""Run every benchmark side by side (flowno_core vs flowno 0.1.19 vs asyncio vs aiostream).
+
+Usage (from anywhere; needs only a Python >= 3.11 and access to PyPI the first time)::
+
+    python benchmarks/run.py                 # set up .bench-venv/ if needed, run everything
+    python benchmarks/run.py --quick         # smoke run: small sizes, 2 repetitions
+    python benchmarks/run.py kernel stream   # a subset (kernel, flow, stream, http)
+    python benchmarks/run.py --markdown      # also print markdown tables for benchmarks/README.md
+    python benchmarks/run.py --reinstall     # rebuild the venv's packages
+
+Set-up: ``<repo>/.bench-venv`` is created with this interpreter's ``venv`` module and gets
+``flowno==0.1.19``, ``aiostream``, ``h11`` and flowno_core from this checkout, installed *editable*,
+so a re-run always measures the current working tree. The venv is re-used while the pinned
+requirements are unchanged. ``--no-venv`` runs with the current interpreter instead (whatever it has
+installed; missing implementations are reported, not fatal).
+
+Every ``bench_*.py`` script is then run in that venv; each one runs every (case, size,
+implementation) in its own subprocess and prints its table. At the end this script prints all
+tables together, the target checks, and with ``--markdown`` the same as markdown to paste into
+benchmarks/README.md. ``--json PATH`` keeps the raw numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+VENV = os.path.join(ROOT, ".bench-venv")
+BENCHES = ["kernel", "flow", "stream", "http"]
+REQUIREMENTS = ["flowno==0.1.19", "aiostream", "h11"]
+
+
+def venv_python() -> str:
+    sub = "Scripts" if os.name == "nt" else "bin"
+    exe = "python.exe" if os.name == "nt" else "python"
+    return os.path.join(VENV, sub, exe)
+
+
+def ensure_venv(reinstall: bool) -> str:
+    """Create/refresh the benchmark venv; returns its interpreter."""
+    py = venv_python()
+    stamp_path = os.path.join(VENV, "flowno-core-bench.stamp")
+    stamp = hashlib.sha256(json.dumps([REQUIREMENTS, ROOT, sys.version]).encode()).hexdigest()
+    if not os.path.exists(py):
+        print(f"creating {VENV}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        reinstall = True
+    if not reinstall and os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
+        return py
+    pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    print("installing " + ", ".join(REQUIREMENTS) + f" and flowno_core (editable, {ROOT})", flush=True)
+    subprocess.run(pip + ["--upgrade", "pip"], check=False)
+    subprocess.run(pip + REQUIREMENTS, check=True)
+    subprocess.run(pip + ["-e", ROOT], check=True)
+    check = subprocess.run([py, "-c", "import flowno_core, flowno, aiostream, h11; print(flowno_core.__file__)"],
+                           capture_output=True, text=True)
+    if check.returncode != 0:
+        sys.exit(f"benchmark venv is broken:\n{check.stderr}")
+    if not os.path.abspath(check.stdout.strip()).startswith(ROOT):
+        print(f"warning: flowno_core is imported from {check.stdout.strip()}, not from {ROOT}")
+    with open(stamp_path, "w") as fh:
+        fh.write(stamp)
+    return py
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benches", nargs="*", choices=BENCHES + [[]], default=[],
+                        help="which benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and 2 repetitions")
+    parser.add_argument("--reps", type=int, default=None, help="timed repetitions per job")
+    parser.add_argument("--impl", default=None, help="comma list of implementations")
+    parser.add_argument("--case", default=None, help="comma list of cases")
+    parser.add_argument("--metric", choices=["median", "best"], default="median")
+    parser.add_argument("--markdown", action="store_true", help="also print markdown tables")
+    parser.add_argument("--json", default=None, help="write all raw results to this JSON file")
+    parser.add_argument("--no-venv", action="store_true", help="use this interpreter as it is")
+    parser.add_argument("--reinstall", action="store_true", help="reinstall the venv's packages")
+    args = parser.parse_args()
+
+    benches = args.benches or BENCHES
+    py = sys.executable if args.no_venv else ensure_venv(args.reinstall)
+    started = time.time()
+    all_results: list[dict] = []
+    machine: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for bench in benches:
+            out = os.path.join(tmp, f"{bench}.json")
+            cmd = [py, os.path.join(HERE, f"bench_{bench}.py"), "--json", out, "--metric", args.metric]
+            for flag in ("quick",):
+                if getattr(args, flag):
+                    cmd.append(f"--{flag}")
+            for opt in ("reps", "impl", "case"):
+                if getattr(args, opt) is not None:
+                    cmd += [f"--{opt}", str(getattr(args, opt))]
+            print(f"\n##### {bench}", flush=True)
+            proc = subprocess.run(cmd)
+            if proc.returncode != 0 or not os.path.exists(out):
+                print(f"!! bench_{bench}.py failed (exit {proc.returncode})", flush=True)
+                continue
+            with open(out) as fh:
+                data = json.load(fh)
+            machine = data["machine"]
+            all_results.append(data)
+
+    # Summary: every table again, then markdown if asked.
+    sys.path.insert(0, HERE)
+    import importlib
+
+    import _common as c
+
+    print("\n" + "=" * 100)
+    print(f"SUMMARY  {machine.get('date', '')}  python {machine.get('python', '')}  "
+          f"cpus {machine.get('cpus', '')}  flowno_core {machine.get('flowno_core', '')} "
+          f"(commit {machine.get('commit', '')})  flowno {machine.get('flowno', '')}  "
+          f"aiostream {machine.get('aiostream', '')}  h11 {machine.get('h11', '')}"
+          f"{'  QUICK MODE' if args.quick else ''}  [{time.time() - started:.0f}s]")
+    blocks_text, blocks_md = [], []
+    for data in all_results:
+        module = importlib.import_module(f"bench_{data['bench']}")
+        results = [c.Result(**r) for r in data["results"]]
+        blocks_text.append(c.report(module, results, args.metric, markdown=False))
+        blocks_md.append(c.report(module, results, args.metric, markdown=True))
+    print("\n\n".join(blocks_text))
+    if args.markdown:
+        print("\n" + "-" * 100 + "\nMarkdown for benchmarks/README.md:\n")
+        print(f"Measured {machine.get('date', '')} on {machine.get('cpus', '')} cores, Python "
+              f"{machine.get('python', '')}, flowno_core commit {machine.get('commit', '')}, "
+              f"{args.metric} of the repetitions{' (QUICK MODE)' if args.quick else ''}.\n")
+        print("\n\n".join(blocks_md))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": machine, "quick": args.quick, "benches": all_results}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
