@@ -3,7 +3,7 @@
 Theory of operation: ``parse_url`` is pure. It keeps the query string (flowno dropped it, SPEC §6.1
 item 15), percent-encodes characters that may not appear in a request target, drops the fragment,
 and computes the ``Host`` header (with the port when it is not the scheme's default, IPv6 literals
-in brackets). ``redact`` is applied to every URL that goes into an error message or a log line.
+in brackets). Results are cached per URL string (``Target`` is immutable). ``redact`` is applied to every URL that goes into an error message or a log line.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import InvalidURL
@@ -31,6 +32,7 @@ class Target:
     target: str  # path?query, as sent on the request line
     host_header: str
     url: str  # normalised URL (no fragment)
+    is_ip_literal: bool = False
 
     @property
     def origin(self) -> tuple[str, str, int]:
@@ -40,13 +42,10 @@ class Target:
     def is_tls(self) -> bool:
         return self.scheme == "https"
 
-    @property
-    def is_ip_literal(self) -> bool:
-        try:
-            ipaddress.ip_address(self.host.split("%", 1)[0])
-        except ValueError:
-            return False
-        return True
+
+
+class _BadURL(Exception):
+    pass
 
 
 def parse_url(url: str, method: str = "GET") -> Target:
@@ -54,22 +53,30 @@ def parse_url(url: str, method: str = "GET") -> Target:
     if not isinstance(url, str):
         raise InvalidURL(method, repr(url), "the URL must be a str")
     try:
+        return _parse(url)
+    except _BadURL as error:
+        raise InvalidURL(method, redact(url), str(error)) from None
+
+
+@lru_cache(maxsize=512)
+def _parse(url: str) -> Target:
+    try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as error:
-        raise InvalidURL(method, redact(url), f"cannot parse the URL ({error})") from None
+        raise _BadURL(f"cannot parse the URL ({error})") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise InvalidURL(method, redact(url), f"unsupported scheme {parts.scheme!r}: use http:// or https://")
+        raise _BadURL(f"unsupported scheme {parts.scheme!r}: use http:// or https://")
     host = parts.hostname
     if not host:
-        raise InvalidURL(method, redact(url), "the URL has no host")
+        raise _BadURL("the URL has no host")
     if any(ch in host for ch in "\r\n\t /\\") or "\x00" in url:
-        raise InvalidURL(method, redact(url), "the host contains forbidden characters")
+        raise _BadURL("the host contains forbidden characters")
     if port is None:
         port = _DEFAULT_PORTS[scheme]
     if not 0 < port < 65536:
-        raise InvalidURL(method, redact(url), f"port {port} is out of range")
+        raise _BadURL(f"port {port} is out of range")
     path = quote(parts.path or "/", safe=_SAFE_PATH)
     if not path.startswith("/"):
         path = "/" + path
@@ -78,9 +85,15 @@ def parse_url(url: str, method: str = "GET") -> Target:
     host_header = shown_host if port == _DEFAULT_PORTS[scheme] else f"{shown_host}:{port}"
     netloc = parts.netloc.rsplit("@", 1)[-1]
     normalised = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-    return Target(scheme, host, port, target, host_header, normalised)
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        literal = True
+    except ValueError:
+        literal = False
+    return Target(scheme, host, port, target, host_header, normalised, literal)
 
 
+@lru_cache(maxsize=512)
 def redact(url: str) -> str:
     """``url`` with its password and secret-looking query values replaced by ``***``.
 

@@ -280,25 +280,27 @@ class HttpClient:
 
     def _request_headers(self, target: Target, body: bytes | None, json_type: bool,
                          extra: Headers | None, strip_credentials: bool) -> list[tuple[str, str]]:
-        headers = Headers()
-        headers.set("Host", target.host_header)
-        headers.set("User-Agent", _DEFAULT_USER_AGENT)
-        headers.set("Accept-Encoding", "gzip, deflate")
+        # plain dicts of already validated values: this runs once per request
+        fields: dict[str, list[str]] = {
+            "host": [target.host_header],
+            "user-agent": [_DEFAULT_USER_AGENT],
+            "accept-encoding": ["gzip, deflate"],
+        }
         if not self.keep_alive:
-            headers.set("Connection", "close")
-        headers.merge(self.override_headers)
+            fields["connection"] = ["close"]
+        fields.update(self.override_headers._fields)
         if json_type:
-            headers.set("Content-Type", "application/json")
+            fields["content-type"] = ["application/json"]
         if extra is not None:
-            headers.merge(extra)
-        headers.delete("content-length")
-        headers.delete("transfer-encoding")
+            fields.update(extra._fields)
+        fields.pop("content-length", None)
+        fields.pop("transfer-encoding", None)
         if body is not None:
-            headers.set("Content-Length", str(len(body)))
+            fields["content-length"] = [str(len(body))]
         if strip_credentials:
             for name in _CROSS_ORIGIN_DROP:
-                headers.delete(name)
-        return headers.items()
+                fields.pop(name, None)
+        return [(name, value) for name, values in fields.items() for value in values]
 
     def _encode_body(self, data: Body, json: Any) -> tuple[bytes | None, bool]:
         if json is not None:
@@ -458,7 +460,7 @@ class _Head:
         reason = event.reason.decode("latin-1")
         self.status = f"HTTP/{event.http_version.decode('ascii')} {event.status_code} {reason}".rstrip()
         self.status_code = event.status_code
-        self.headers = Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers])
+        self.headers = Headers._from_wire(event.headers)
 
 
 __all__ = ["HttpClient"]

@@ -74,6 +74,20 @@ class Headers:
             else:
                 self.add(name, value)
 
+    @classmethod
+    def _from_wire(cls, pairs: list[tuple[bytes, bytes]]) -> "Headers":
+        """Headers from h11's already validated ``(lower-case name, value)`` byte pairs."""
+        headers = cls()
+        fields = headers._fields
+        for raw_name, raw_value in pairs:
+            name = raw_name.decode("latin-1")
+            values = fields.get(name)
+            if values is None:
+                fields[name] = [raw_value.decode("latin-1")]
+            else:
+                values.append(raw_value.decode("latin-1"))
+        return headers
+
     def set(self, name: str, value: HeaderValue) -> None:
         """Replace every value of ``name``; a list gives one field line per item.
 

@@ -288,7 +288,7 @@ class HttpServer:
         head_size = len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
         if head_size > self.max_header_size:  # h11 only bounds a head that arrives in pieces
             raise _Reject(431, f"the request head is larger than {self.max_header_size} bytes")
-        headers = Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers])
+        headers = Headers._from_wire(event.headers)
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_size:
             raise _Reject(413, f"the body is larger than {self.max_body_size} bytes")
