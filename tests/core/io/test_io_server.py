@@ -12,6 +12,7 @@ from flowno_core.io import (
     HTTPException,
     HttpClient,
     HttpServer,
+    HttpTimeoutError,
     ServerResponse,
     ServerSentEvent,
     StreamingResponse,
@@ -78,6 +79,11 @@ def make_server(**kwargs) -> HttpServer:
     @server.route("/none")
     async def nothing(request):
         return None
+
+    @server.route("/sleep")
+    async def sleepy(request):
+        await sleep(60)
+        return "late"
 
     return server
 
@@ -285,3 +291,17 @@ async def test_many_clients_and_every_server_socket_closed():
         results = [(await handle.join()).decode_json()["id"] for handle in handles]
     assert results == [str(i) for i in range(30)]
     assert open_fds() <= before
+
+
+async def test_in_loop_server_and_client_under_virtual_time(virtual_clock):
+    # everything runs in the loop, so virtual time is deterministic: the 408 fires after exactly
+    # request_timeout virtual seconds, however long the test takes in real time
+    async with make_server(request_timeout=30.0) as server:
+        assert (await HttpClient().get(server.url + "/items/1")).status_code == 200
+        start = virtual_clock.now()
+        answer = await raw_exchange(server.port, b"GET /items/1 HTTP/1.1\r\nHost: a\r\n")
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert virtual_clock.now() - start >= 30.0
+        with pytest.raises(HttpTimeoutError) as info:
+            await HttpClient(timeout=Timeout(read=5)).get(server.url + "/sleep")
+        assert info.value.phase == "read"
