@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import _logging  # noqa: F401 - configures the "flowno_core" logger from FLOWNO_LOG_* variables
+from ._graph.context import current_context, current_flow, current_node
+from ._graph.decorator import node
+from ._graph.draft import DraftGroupNode, DraftNode
+from ._graph.finalized import FinalizedNode
+from ._graph.generations import Generation, RunLevel
+from ._graph.hdl import FlowHDL, FlowHDLView
+from ._graph.instrumentation import FlowInstrument
+from ._graph.ports import NodePlaceholder
+from ._graph.runtime import Flow
+from ._graph.state import NodeTaskStatus
+from ._graph.streams import Stream
+from ._kernel.clock import VirtualClock
 from ._kernel.instruments import EventLoopInstrument
 from ._kernel.loop import EventLoop, current_event_loop, current_task
 from ._kernel.task import TaskHandle
@@ -15,9 +28,17 @@ from ._kernel.threads import to_thread
 from ._primitives import azip, exit, sleep, spawn
 from ._queues import AsyncQueue, AsyncSetQueue
 from ._sockets import SocketHandle, socket
-from ._timeouts import fail_after, move_on_after
 from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
-from .errors import QueueClosedError, TaskCancelled
+from ._timeouts import fail_after, move_on_after
+from .errors import (
+    DeadlockError,
+    MissingDefaultError,
+    NodeExecutionError,
+    QueueClosedError,
+    StreamCancelled,
+    TaskCancelled,
+    TerminateLimitReached,
+)
 
 try:
     __version__ = version("flowno-core")
@@ -25,27 +46,52 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    # flowno's names
     "AsyncQueue",
-    "AsyncSetQueue",
     "Condition",
-    "CountdownLatch",
+    "DraftGroupNode",
+    "DraftNode",
     "Event",
     "EventLoop",
-    "EventLoopInstrument",
+    "Flow",
+    "FlowHDL",
+    "FlowHDLView",
     "Lock",
-    "QueueClosedError",
-    "Semaphore",
     "SocketHandle",
-    "TaskCancelled",
-    "TaskHandle",
+    "Stream",
+    "StreamCancelled",
+    "TerminateLimitReached",
     "azip",
+    "current_context",
     "current_event_loop",
-    "current_task",
+    "current_flow",
+    "current_node",
     "exit",
-    "fail_after",
-    "move_on_after",
+    "node",
     "sleep",
     "socket",
     "spawn",
+    # names flowno kept in internal modules
+    "AsyncSetQueue",
+    "CountdownLatch",
+    "EventLoopInstrument",
+    "FlowInstrument",
+    "Generation",
+    "MissingDefaultError",
+    "NodeExecutionError",
+    "NodePlaceholder",
+    "NodeTaskStatus",
+    "QueueClosedError",
+    "RunLevel",
+    "TaskCancelled",
+    "TaskHandle",
+    "current_task",
+    # flowno_core additions
+    "DeadlockError",
+    "FinalizedNode",
+    "Semaphore",
+    "VirtualClock",
+    "fail_after",
+    "move_on_after",
     "to_thread",
 ]

@@ -67,3 +67,39 @@ class NodeExecutionError(Exception):
 
 class NodeConfigurationError(TypeError):
     """A node or a connection was declared in a way that cannot work (the message says how to fix it)."""
+
+
+class MissingDefaultError(Exception):
+    """An input has no value and no default: a cycle nothing can start, or a gather-time gap.
+
+    ``MissingDefaultError(node, port)`` (single-port form, raised while gathering inputs) or
+    ``MissingDefaultError(members)`` where ``members`` maps each node of the cycle to its in-cycle
+    ports that lack defaults (or is an object with such a ``.members`` attribute). The message lists
+    the nodes in definition order with their parameters underlined.
+    """
+
+    def __init__(self, node: Any, input_index: int | None = None) -> None:
+        from ._graph.messages import cycle_message, missing_defaults_block
+
+        self.node: Any = None
+        self.port: int | None = input_index
+        self.members: dict[Any, list[int]] = {}
+        if input_index is not None:
+            self.node = node
+            self.members = {node: [input_index]}
+            super().__init__(missing_defaults_block(node, [input_index]))
+            return
+        members = getattr(node, "members", node)
+        self.members = {member: list(ports) for member, ports in dict(members).items()}
+        super().__init__(cycle_message(self.members))
+
+
+class StreamCancelled(Exception):
+    """Thrown into a streaming producer at its ``yield`` when a consumer cancelled its stream.
+
+    ``stream`` is the cancelling consumer's Stream.
+    """
+
+    def __init__(self, stream: Any, message: str = "Stream was cancelled by consumer") -> None:
+        self.stream = stream
+        super().__init__(message)

@@ -19,8 +19,9 @@ Theory of operation
   *stall handlers* (the flow runtime detects deadlocks there) and otherwise blocks on the wake-up
   socket: another thread may still call ``create_task``.
 * Every run ends by cancelling the tasks still alive, letting them run their clean-up for a few
-  rounds, closing whatever is left, and closing the selector, the wake-up socketpair and the thread
-  pool (D5, D13). The loop can then run again.
+  rounds, closing whatever is left (including tasks other threads queued too late for the run),
+  and closing the selector, the wake-up socketpair and the thread pool (D5, D13). The loop can
+  then run again.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ class EventLoop:
         self._mux: IOMultiplexer | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._threads_in_flight = 0
-        self._stall_handlers: list[Callable[[], None]] = []
+        self._stall_handlers: list[Callable[[], float | None]] = []
+        self.steps = 0  # batches run so far (lets stall handlers tell one stall episode from the next)
         self._running_thread: int | None = None
         self._stopping = False
         self._exit: tuple[Any, BaseException | None] | None = None
@@ -261,6 +263,16 @@ class EventLoop:
         else:
             task.cancel_pending = error
 
+    def stop(self, value: Any = None, exception: BaseException | None = None) -> None:
+        """End the current run once the running step is over (callable from tasks and callbacks).
+
+        ``run_until_complete`` then raises ``exception``, or returns ``value`` (with ``join=True``);
+        tasks still alive are cancelled and closed.
+        """
+        if self._exit is None:
+            self._exit = (value, exception)
+        self._stopping = True
+
     def has_living_tasks(self) -> bool:
         """True while some task has not ended."""
         return bool(self._tasks)
@@ -268,11 +280,16 @@ class EventLoop:
     def living_tasks(self) -> list[Task]:
         return list(self._tasks.values())
 
-    def add_stall_handler(self, handler: Callable[[], None]) -> None:
-        """Call ``handler()`` whenever nothing can run and nothing external can wake a task."""
+    def add_stall_handler(self, handler: Callable[[], float | None]) -> None:
+        """Call ``handler()`` whenever nothing can run and nothing inside the loop can wake a task.
+
+        The handler may schedule work, stop the loop, or return a number of (real) seconds after
+        which it wants to be asked again if the loop is still stalled; otherwise the loop blocks
+        until another thread wakes it.
+        """
         self._stall_handlers.append(handler)
 
-    def remove_stall_handler(self, handler: Callable[[], None]) -> None:
+    def remove_stall_handler(self, handler: Callable[[], float | None]) -> None:
         try:
             self._stall_handlers.remove(handler)
         except ValueError:
@@ -349,7 +366,7 @@ class EventLoop:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._threads_in_flight = 0
-        self._incoming.clear()
+        self._discard_incoming()
         for _, _, timer in self._timers:
             timer.cancel()  # a handle cancelled after the run must not touch the next run's count
         self._timers.clear()
@@ -390,7 +407,8 @@ class EventLoop:
                     if not _cancel_on_its_way(task):
                         self.throw_into(task, error)
             steps = 0
-            while self._ready and steps < _SHUTDOWN_STEPS:
+            budget = max(_SHUTDOWN_STEPS, 8 * len(alive))
+            while self._ready and steps < budget:
                 steps += len(self._ready)
                 self._run_batch()
                 self._stopping = False
@@ -399,6 +417,14 @@ class EventLoop:
         for task in list(self._tasks.values()):
             self._close_task(task)
         self._ready.clear()
+
+    def _discard_incoming(self) -> None:
+        """Drop what other threads queued too late for this run; a task among it is closed, not leaked."""
+        incoming = self._incoming
+        while incoming:
+            fn, args = incoming.popleft()
+            if fn == self._start:
+                self._close_task(args[0])
 
     def _close_task(self, task: Task) -> None:
         waitable = task.parked_in
@@ -459,12 +485,15 @@ class EventLoop:
                 continue
             if not self._tasks:
                 return
+            wait = self._debug_max_wait_time
             if not io_pending:
                 for handler in list(self._stall_handlers):
-                    handler()
+                    again = handler()
+                    if again is not None and (wait is None or again < wait):
+                        wait = again
                 if ready or self._incoming or self._stopping:
                     continue
-            mux.poll(self._debug_max_wait_time)
+            mux.poll(wait)
 
     def _drain_incoming(self) -> None:
         incoming = self._incoming
@@ -478,6 +507,7 @@ class EventLoop:
         popleft = ready.popleft
         dispatch = self._dispatch
         instrument = self._instrument
+        self.steps += 1
         for _ in range(len(ready)):
             task = popleft()
             error = task.throw_exc

@@ -1,0 +1,238 @@
+"""The ``@node`` decorator family: turn async functions and classes into node classes.
+
+Theory of operation: decorating builds a ``DraftNode`` subclass whose class attributes describe
+the ports (``_minimum_run_level``: 1 for ``stream_in`` parameters, 0 otherwise;
+``_default_values``: parameter defaults) and where the code comes from (``_original_call``, used
+by error messages). ``call`` returns the user's coroutine or async generator unchanged; the runtime
+wraps single-output results in a 1-tuple (``_single_output``), which saves a wrapper coroutine per
+evaluation and keeps ``raise StopAsyncIteration(value)`` visible to it. A class becomes a
+*stateful* node: ``<Cls>__Stateful_Node(DraftNode, Cls)``, whose instances get a shallow copy of
+the class's non-callable attributes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+from ..errors import NodeConfigurationError
+from .draft import DraftGroupNode, DraftNode, OriginalCall
+from .ports import EMPTY
+
+F = TypeVar("F")
+
+_SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _stream_in_names(stream_in: Iterable[str] | None, owner: str) -> list[str]:
+    if stream_in is None:
+        return []
+    if isinstance(stream_in, str):
+        raise NodeConfigurationError(
+            f"@node(stream_in={stream_in!r}) on {owner}: stream_in takes a list of parameter names, "
+            f"e.g. stream_in=[{stream_in!r}]"
+        )
+    return list(stream_in)
+
+
+def _check_stream_in(names: list[str], parameters: list[inspect.Parameter], owner: str) -> None:
+    known = [p.name for p in parameters]
+    for name in names:
+        if name not in known:
+            raise NodeConfigurationError(
+                f"@node(stream_in=[...]) names {name!r}, but {owner} has no parameter {name!r} "
+                f"(its parameters: {', '.join(known) or 'none'})"
+            )
+
+
+def _check_accumulate(accumulate: Any, owner: str) -> None:
+    if accumulate is not None and not callable(accumulate):
+        raise NodeConfigurationError(
+            f"@node(accumulate=...) on {owner} must be a function (acc_tuple, chunk_tuple) -> tuple, got {accumulate!r}"
+        )
+
+
+def _code_of(function: Any) -> Any:
+    code = getattr(function, "__code__", None)
+    if code is None:
+        code = DraftNode.call.__code__
+    return code
+
+
+def function_node(
+    func: Callable[..., Any], stream_in: Iterable[str] | None, multiple_outputs: bool, accumulate: Any
+) -> type[DraftNode]:
+    """The node class for an async function (or async generator function)."""
+    owner = getattr(func, "__name__", repr(func))
+    names = _stream_in_names(stream_in, owner)
+    _check_accumulate(accumulate, owner)
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters.values())
+    _check_stream_in(names, parameters, owner)
+    user_function = func
+
+    def call(self: DraftNode, *args: Any) -> Any:
+        return user_function(*args)
+
+    namespace: dict[str, Any] = {
+        "_minimum_run_level": [1 if p.name in names else 0 for p in parameters],
+        "_default_values": {i: p.default for i, p in enumerate(parameters) if p.default is not EMPTY},
+        "_original_call": OriginalCall(signature, _code_of(func), owner, None),
+        "_single_output": not multiple_outputs,
+        "_is_function_node": True,
+        "_accumulate_fn": None if accumulate is None else staticmethod(accumulate),
+        "_instance_counter": 0,
+        "call": call,
+        "__module__": getattr(func, "__module__", __name__),
+        "__qualname__": getattr(func, "__qualname__", owner),
+        "__doc__": getattr(func, "__doc__", None),
+        "__wrapped__": func,
+    }
+    return type(owner, (DraftNode,), namespace)
+
+
+def class_node(
+    cls: type, stream_in: Iterable[str] | None, multiple_outputs: bool, accumulate: Any
+) -> type[DraftNode]:
+    """The stateful node class for a class with ``async def call(self, ...)``."""
+    owner = cls.__name__
+    names = _stream_in_names(stream_in, owner)
+    _check_accumulate(accumulate, owner)
+    user_call = getattr(cls, "call", None)
+    if user_call is None or not callable(user_call):
+        raise NodeConfigurationError(f"@node class {owner} must define `async def call(self, ...)`")
+    signature = inspect.signature(user_call)
+    parameters = list(signature.parameters.values())
+    for index, parameter in enumerate(parameters):
+        if (index == 0) != (parameter.name == "self"):
+            raise ValueError("First parameter must be 'self'")
+    if not parameters:
+        raise ValueError("First parameter must be 'self'")
+    ports = [p for p in parameters[1:] if p.kind not in _SKIPPED_KINDS]
+    _check_stream_in(names, ports, owner)
+    initial_state: dict[str, Any] = {}
+    for name in dir(cls):
+        if name.startswith("__"):
+            continue
+        value = inspect.getattr_static(cls, name)
+        if isinstance(value, (property, staticmethod, classmethod)) or callable(value):
+            continue
+        initial_state[name] = getattr(cls, name)
+
+    def __init__(self: DraftNode, *args: Any) -> None:
+        for field, value in initial_state.items():
+            setattr(self, field, value)
+        DraftNode.__init__(self, *args)
+
+    namespace: dict[str, Any] = {
+        "__init__": __init__,
+        "call": user_call,
+        "_minimum_run_level": [1 if p.name in names else 0 for p in ports],
+        "_default_values": {i: p.default for i, p in enumerate(ports) if p.default is not EMPTY},
+        "_original_call": OriginalCall(signature, _code_of(user_call), getattr(user_call, "__name__", "call"), owner),
+        "_single_output": not multiple_outputs,
+        "_accumulate_fn": None if accumulate is None else staticmethod(accumulate),
+        "_display_name": owner,
+        "_instance_counter": 0,
+        "_initial_state": initial_state,
+        "__module__": cls.__module__,
+        "__doc__": cls.__doc__,
+    }
+    own_accumulate = getattr(cls, "accumulate_streamed_data", None)
+    if own_accumulate is not None:
+        namespace["accumulate_streamed_data"] = own_accumulate  # D6: the class's override wins
+    return type(f"{owner}__Stateful_Node", (DraftNode, cls), namespace)
+
+
+def template(func: Callable[..., Any]) -> type[DraftGroupNode]:
+    """``@node.template``: a function ``(view, *inputs) -> node`` that builds a reusable sub-graph.
+
+    Example::
+
+        @node.template
+        def AddThenDouble(view, x, y=1):
+            view.total = Add(x, y)
+            return Double(view.total)
+
+        with FlowHDL() as f:
+            f.result = AddThenDouble(f.source, 5)
+    """
+    owner = getattr(func, "__name__", repr(func))
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters.values())[1:]
+    namespace: dict[str, Any] = {
+        "_minimum_run_level": [],
+        "_default_values": {i: p.default for i, p in enumerate(parameters) if p.default is not EMPTY},
+        "_original_call": OriginalCall(signature, _code_of(func), owner, None),
+        "original_func": staticmethod(func),
+        "_instance_counter": 0,
+        "__module__": getattr(func, "__module__", __name__),
+        "__doc__": getattr(func, "__doc__", None),
+    }
+    return type(owner, (DraftGroupNode,), namespace)
+
+
+class NodeDecorator:
+    """``@node``, ``@node(stream_in=[...], multiple_outputs=..., accumulate=...)`` and ``@node.template``.
+
+    Example::
+
+        @node
+        async def Add(x: int, y: int = 1) -> int:
+            return x + y
+
+        @node(stream_in=["tokens"])
+        async def Upper(tokens: Stream[str]):
+            async for token in tokens:
+                yield token.upper()
+
+        @node
+        class Counter:
+            count = 0
+            async def call(self, tick):
+                self.count += 1
+                return self.count
+    """
+
+    template = staticmethod(template)
+
+    @overload
+    def __call__(self, func_or_cls: F, /) -> Any: ...
+
+    @overload
+    def __call__(
+        self,
+        func_or_cls: None = None,
+        /,
+        *,
+        stream_in: Iterable[str] | None = None,
+        multiple_outputs: bool = False,
+        accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+    ) -> Callable[[Any], Any]: ...
+
+    def __call__(
+        self,
+        func_or_cls: Any = None,
+        /,
+        *,
+        stream_in: Iterable[str] | None = None,
+        multiple_outputs: bool = False,
+        accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+    ) -> Any:
+        def decorate(target: Any) -> type[DraftNode]:
+            if isinstance(target, type):
+                return class_node(target, stream_in, multiple_outputs, accumulate)
+            if not callable(target):
+                raise NodeConfigurationError(f"@node decorates an async function or a class, not {target!r}")
+            return function_node(target, stream_in, multiple_outputs, accumulate)
+
+        if func_or_cls is None:
+            return decorate
+        return decorate(func_or_cls)
+
+    def __repr__(self) -> str:
+        return "<flowno_core.node decorator>"
+
+
+node = NodeDecorator()

@@ -1,0 +1,262 @@
+"""Draft nodes: what calling a decorated node class creates inside a ``FlowHDL`` block.
+
+Theory of operation: a draft records its input ports (run level, default, what they connect to)
+and which drafts consume its outputs. Each positional argument becomes a connection: a draft node
+(its output 0), an output ref, a placeholder (a forward reference, resolved when the outermost
+block exits), or anything else, wrapped in a hidden ``Constant`` node. A draft registers itself
+with the innermost open view *before* its arguments are processed, so ``Add(1, 2)`` is created
+before its two constants (definition order, D1). Drafts never run; ``hdl.py`` turns them into
+finalized nodes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+from collections.abc import Callable
+from types import CodeType
+from typing import Any, ClassVar, NamedTuple
+
+from .namespace_stack import register_draft
+from .ports import (
+    EMPTY,
+    DraftInputPort,
+    DraftInputPortRef,
+    DraftOutputPortRef,
+    InputPortIndex,
+    NodePlaceholder,
+    OutputPortIndex,
+    OutputPortRefPlaceholder,
+)
+
+logger = logging.getLogger(__name__)
+
+_creation_order = itertools.count()
+
+
+class OriginalCall(NamedTuple):
+    """Where a node's code comes from (for error messages): signature, code object, names."""
+
+    call_signature: inspect.Signature
+    call_code: CodeType
+    func_name: str
+    class_name: str | None = None
+
+    @property
+    def signature(self) -> inspect.Signature:
+        return self.call_signature
+
+    @property
+    def filename(self) -> str:
+        return self.call_code.co_filename
+
+    @property
+    def lineno(self) -> int:
+        return self.call_code.co_firstlineno
+
+
+def original_call_of(cls: type) -> OriginalCall:
+    """The class's ``_original_call``, derived from its ``call`` method when not declared."""
+    declared = cls.__dict__.get("_original_call") or getattr(cls, "_original_call", None)
+    if declared is not None:
+        return declared  # type: ignore[no-any-return]
+    call = getattr(cls, "call")
+    code = getattr(call, "__code__", None) or DraftNode.call.__code__
+    signature = inspect.signature(call)
+    return OriginalCall(signature, code, getattr(call, "__name__", "call"), cls.__name__)
+
+
+class DraftNode:
+    """Base class of every connectable node description.
+
+    Use the ``@node`` decorator; subclass DraftNode by hand only for special nodes (then override
+    ``call(self, *args)`` returning a coroutine or async generator of *tuples*, and set
+    ``_minimum_run_level``; ``_default_values`` and ``_original_call`` are optional).
+
+    Example::
+
+        @node
+        async def Add(a: int, b: int = 1) -> int:
+            return a + b
+
+        with FlowHDL() as f:
+            f.total = Add(2, f.total)      # a draft node; f.total is finalized at block exit
+    """
+
+    _minimum_run_level: ClassVar[list[int]] = []
+    _default_values: ClassVar[dict[int, Any]] = {}
+    _instance_counter: ClassVar[int] = 0
+    #: name shown in reprs and messages (the function or user class name)
+    _display_name: ClassVar[str | None] = None
+    #: True for @node single-output nodes: results and chunks are wrapped in a 1-tuple
+    _single_output: ClassVar[bool] = False
+    #: True for @node functions (a non-async function then gets flowno's TypeError message)
+    _is_function_node: ClassVar[bool] = False
+    #: ``@node(accumulate=fn)``: replaces the built-in accumulation of streamed chunks
+    _accumulate_fn: ClassVar[Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None] = None
+
+    _instance_id: int
+
+    def __init__(self, *args: Any) -> None:
+        self._instance_id = self.increment_instance_counter()
+        self._creation_index = next(_creation_order)
+        self._input_ports: dict[InputPortIndex, DraftInputPort[Any]] = {}
+        self._connected_output_nodes: dict[OutputPortIndex, list[DraftNode]] = {}
+        levels = list(self._minimum_run_level)
+        for index in range(max(len(args), len(levels))):
+            port = DraftInputPort[Any]()
+            port.minimum_run_level = levels[index] if index < len(levels) else 0
+            self._input_ports[InputPortIndex(index)] = port
+        register_draft(self)
+        for index, arg in enumerate(args):
+            self._connect_argument(InputPortIndex(index), arg)
+        self._apply_defaults()
+
+    # -- construction helpers ---------------------------------------------------------------------
+    def _connect_argument(self, index: InputPortIndex, arg: Any) -> None:
+        target = DraftInputPortRef[Any](self, index)
+        if isinstance(arg, DraftNode):
+            arg.output(0).connect(target)
+        elif isinstance(arg, DraftOutputPortRef):
+            arg.connect(target)
+        elif isinstance(arg, NodePlaceholder):
+            self._input_ports[index].connected_output = arg.output(0)
+        elif isinstance(arg, OutputPortRefPlaceholder):
+            self._input_ports[index].connected_output = arg
+        else:
+            Constant(arg).output(0).connect(target)
+
+    def _apply_defaults(self) -> None:
+        defaults = type(self)._default_values
+        if defaults:
+            for index, value in defaults.items():
+                self._port(InputPortIndex(index)).default_value = value
+            return
+        try:
+            parameters = list(inspect.signature(self.call).parameters.values())
+        except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+            return
+        for index, parameter in enumerate(parameters):
+            if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                continue
+            if parameter.default is not EMPTY:
+                self._port(InputPortIndex(index)).default_value = parameter.default
+
+    def _port(self, index: InputPortIndex) -> DraftInputPort[Any]:
+        port = self._input_ports.get(index)
+        if port is None:
+            port = self._input_ports[index] = DraftInputPort[Any]()
+        return port
+
+    def increment_instance_counter(self) -> int:
+        cls = type(self)
+        count = cls._instance_counter
+        cls._instance_counter = count + 1
+        return count
+
+    # -- public API -------------------------------------------------------------------------------
+    def output(self, output_port: int) -> DraftOutputPortRef[Any]:
+        """A reference to output ``output_port`` (to pass as an argument to another node)."""
+        return DraftOutputPortRef(self, OutputPortIndex(output_port))
+
+    def input(self, port_index: int) -> DraftInputPortRef[Any]:
+        return DraftInputPortRef(self, InputPortIndex(port_index))
+
+    def call(self, *args: Any) -> Any:
+        """The node's body: return a coroutine (one result) or an async generator (a stream)."""
+        raise NotImplementedError(f"{self!r} does not implement call()")
+
+    def accumulate_streamed_data(self, accumulator: tuple[Any, ...], partial: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Combine the accumulated final value with one more chunk (override to customise, D6).
+
+        The built-in rule (used when this method is not overridden) sums numbers, concatenates
+        str, bytes, lists and tuples, and otherwise collects the chunks in a list.
+        """
+        from .accumulate import combine_pair
+
+        return combine_pair(accumulator, partial)
+
+    def get_data(self, run_level: int = 0) -> Any:
+        raise NotImplementedError("draft nodes hold no data; read the finalized node after the FlowHDL block")
+
+    def get_output_nodes(self) -> list[DraftNode]:
+        return [consumer for consumers in self._connected_output_nodes.values() for consumer in consumers]
+
+    def get_input_nodes(self) -> list[DraftNode]:
+        nodes: list[DraftNode] = []
+        for port in self._input_ports.values():
+            connected = port.connected_output
+            if isinstance(connected, DraftOutputPortRef):
+                nodes.append(connected.node)
+        return nodes
+
+    @classmethod
+    def _name(cls) -> str:
+        return cls._display_name or cls.__name__
+
+    def __repr__(self) -> str:
+        return f"{self._name()}#{self._instance_id}"
+
+
+class Constant(DraftNode):
+    """The hidden node that feeds a non-node argument (``Add(1, f.x)`` creates ``Constant(1)``)."""
+
+    _minimum_run_level: ClassVar[list[int]] = []
+    _default_values: ClassVar[dict[int, Any]] = {}
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        super().__init__()
+
+    async def call(self) -> tuple[Any]:
+        return (self.value,)
+
+    def __repr__(self) -> str:
+        return f"Constant#{self._instance_id}"
+
+
+Constant._original_call = OriginalCall(
+    inspect.signature(Constant.call), Constant.call.__code__, "call", "Constant"
+)
+
+
+class DraftGroupNode(DraftNode):
+    """A template instance (``@node.template``): a draft whose body builds a sub-graph.
+
+    Calling it runs the template at once inside a nested view and records the node it returns;
+    at finalization every use of the group is redirected to that node, so no trace of the group
+    remains at run time.
+    """
+
+    original_func: ClassVar[Callable[..., Any]]
+    _return_node: DraftNode
+
+    def __init__(self, *args: Any) -> None:
+        from .hdl import FlowHDLView, innermost_view
+
+        parent = innermost_view()
+        if parent is None:
+            raise RuntimeError(
+                f"template {self._name()} was called outside a FlowHDL block; "
+                "call it inside `with FlowHDL() as f:` (or inside another template)"
+            )
+        super().__init__(*args)
+        with FlowHDLView(parent._on_register_finalized_node) as sub_view:
+            returned = type(self).original_func(sub_view, *args)
+            if returned is None:
+                raise TypeError(
+                    f"template {self._name()} returned None; it must return the node that represents "
+                    "the group's output (did you forget a `return`?)"
+                )
+            if isinstance(returned, (DraftOutputPortRef, NodePlaceholder, OutputPortRefPlaceholder)):
+                raise TypeError(
+                    f"template {self._name()} returned {returned!r}; return a node (not a port reference "
+                    "or a forward reference)"
+                )
+            if not isinstance(returned, DraftNode):
+                returned = Constant(returned)
+            self._return_node = returned
+
+    async def call(self, *args: Any) -> Any:
+        raise RuntimeError("Group nodes do not run")

@@ -1,0 +1,354 @@
+"""One node's persistent task: gather inputs, call the node, publish what it produces.
+
+Theory of operation: ``node_task`` loops forever: evaluate once, report the end of the evaluation
+to the runtime, then park on the node's slot until the runtime starts it again. An evaluation
+gathers the arguments (defaults and stitch for missing data, a ``Stream`` for ``stream_in`` ports,
+D3 errors for what cannot be gathered), calls the node, and then either awaits the coroutine and
+publishes its final value, or drives the async generator chunk by chunk: publish the chunk, pause
+until the runtime resumes it (back-pressure, D2), throw ``StreamCancelled`` in when a consumer
+cancelled, and publish the accumulated (or explicit) final value at the end (D6).
+
+Errors raised by the node's own code go to ``Flow._node_failed``; errors while gathering end the
+run. When the run is being torn down the task is cancelled where it waits; ``finally`` blocks
+close the node's async generator so the user's clean-up runs (D13).
+"""
+
+from __future__ import annotations
+
+import inspect
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from .._kernel.commands import Park
+from .._kernel.traps import park_trap, sleep_trap
+from ..errors import MissingDefaultError, StreamCancelled, TaskCancelled
+from .accumulate import Accumulator
+from .generations import inc_generation
+from .ports import EMPTY
+from .state import Phase
+from .streams import add_chunk, close_lap, make_stream, open_lap, wake_readers
+
+if TYPE_CHECKING:
+    from .runtime import Flow
+    from .state import NodeState
+
+_NO_VALUE = object()
+
+
+async def park_on(waitable: Any) -> Any:
+    """Park the current task on ``waitable`` until it is rescheduled."""
+    return await park_trap(Park(waitable))
+
+
+async def node_task(flow: "Flow", state: "NodeState") -> None:
+    """The persistent task of one node."""
+    slot = state.slot
+    while True:
+        state.start_pending = False
+        await evaluate(flow, state)
+        if flow._stopping:
+            await park_trap(slot.park_command)
+            continue
+        flow._evaluation_ended(state)
+        if not state.start_pending:
+            await park_trap(slot.park_command)
+
+
+async def evaluate(flow: "Flow", state: "NodeState") -> None:
+    """One evaluation of the node (SPEC §2.10)."""
+    if flow._stopping:
+        return
+    state.phase = Phase.RUNNING
+    state.evaluations += 1
+    instrument = flow._instrument
+    if instrument is not None:
+        instrument.on_node_status_change(flow, state.node, _queued(), state.public_status())
+    try:
+        args = gather(flow, state)
+    except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
+        flow._terminate(error)
+        return
+    draft = state.draft
+    lifecycle = instrument.node_lifecycle(flow, state.node, 0) if instrument is not None else nullcontext()
+    is_generator = False
+    try:
+        with lifecycle:
+            result = draft.call(*args)
+            if inspect.iscoroutine(result):
+                value = await result
+                await publish_final(flow, state, _as_final(state, value))
+            elif inspect.isasyncgen(result):
+                is_generator = True
+                final = await drive_generator(flow, state, result)
+                if not flow._stopping:
+                    await publish_final(flow, state, final, streamed=True)
+            else:
+                _close_if_awaitable(result)
+                raise _not_async_error(state, result)
+    except TaskCancelled:
+        if flow._stopping:
+            raise
+        flow._node_failed(state, _reraised_cancel(), inc_generation(state.data.gen, int(is_generator)))
+    except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
+        if flow._stopping:
+            return
+        flow._node_failed(state, error, inc_generation(state.data.gen, int(is_generator)))
+
+
+def _queued() -> Any:
+    from .state import NodeTaskStatus
+
+    return NodeTaskStatus.Queued()
+
+
+def _reraised_cancel() -> BaseException:
+    return RuntimeError("a node's evaluation was cancelled (TaskCancelled escaped the node)")
+
+
+def _close_if_awaitable(result: Any) -> None:
+    close = getattr(result, "close", None)
+    if inspect.isawaitable(result) and close is not None:
+        close()
+
+
+def _not_async_error(state: "NodeState", result: Any) -> TypeError:
+    if state.draft._is_function_node:
+        return TypeError("Unexpected return type (must be async function)")
+    return TypeError(
+        f"{state.node!r}.call() returned {type(result).__name__}, not a coroutine or an async generator; "
+        "define call with `async def`"
+    )
+
+
+def _as_final(state: "NodeState", value: Any) -> tuple[Any, ...]:
+    if state.draft._single_output:
+        return (value,)
+    if isinstance(value, list):
+        return tuple(value)
+    if not isinstance(value, tuple):
+        raise TypeError(
+            f"{state.node!r} is a multiple_outputs node but returned {type(value).__name__} {value!r}; "
+            "return a tuple with one value per output"
+        )
+    return value
+
+
+def gather(flow: "Flow", state: "NodeState") -> list[Any]:
+    """Collect the arguments of one evaluation (SPEC §2.10 step 2, D3)."""
+    args: list[Any] = []
+    defaulted = state.defaulted
+    ports = state.ports
+    for index, conn in enumerate(state.port_conns):
+        if conn is None:
+            default = ports[index].default_value
+            if default is EMPTY:
+                raise _missing(state, index)
+            args.append(default)
+            continue
+        producer = conn.producer
+        if conn.streaming:
+            if producer.data.gen is None:
+                args.append(_default_for(state, index, defaulted))
+            else:
+                stream = make_stream(flow, conn)
+                state.streams.append(stream)
+                args.append(stream)
+            continue
+        data = producer.data.get(0)
+        if data is None:
+            args.append(_default_for(state, index, defaulted))
+            continue
+        try:
+            args.append(data[conn.output_index])
+        except (IndexError, TypeError):
+            count = len(data) if isinstance(data, tuple) else "no tuple of"
+            raise IndexError(
+                f"{state.node!r}.input({index}) is connected to {producer.node!r}.output({conn.output_index}), "
+                f"but {producer.node!r} produced {count} output(s) at generation {producer.data.gen}; "
+                "connect an output index the producer has (outputs are numbered from 0)"
+            ) from None
+        if conn.needs_final:
+            flow._gathered_final(conn)
+    if defaulted:
+        for index in defaulted:
+            ports[index].stitch_level_0 += 1
+    instrument = flow._instrument
+    if instrument is not None:
+        instrument.on_defaulted_inputs_set(flow, state.node, list(defaulted))
+    return args
+
+
+def _default_for(state: "NodeState", index: int, defaulted: list[int]) -> Any:
+    default = state.ports[index].default_value
+    if default is EMPTY:
+        raise _missing(state, index)
+    defaulted.append(index)
+    return default
+
+
+def _missing(state: "NodeState", index: int) -> MissingDefaultError:
+    error = MissingDefaultError(state.node, index)
+    conn = state.port_conns[index]
+    source = f"{conn.producer.node!r} has produced no value yet" if conn is not None else "it is not connected"
+    error.add_note(
+        f"{state.node!r}.input({index}) has no value: {source}. Give that parameter a default, "
+        "or make sure its producer publishes a value (a streaming node with no chunks needs an explicit final value)"
+    )
+    return error
+
+
+async def publish_final(flow: "Flow", state: "NodeState", data: tuple[Any, ...] | None, streamed: bool = False) -> None:
+    """Publish a final value (level 0): wait for the level-0 barrier, store, then want consumers."""
+    if state.level0_pending > 0:
+        instrument = flow._instrument
+        barrier = instrument.on_barrier_node_write(flow, state.node, data, 0) if instrument is not None else nullcontext()
+        with barrier:
+            state.phase = Phase.BARRIER
+            while state.level0_pending > 0 and not flow._stopping:
+                await park_trap(state.slot.park_command)
+            state.phase = Phase.RUNNING
+        if flow._stopping:
+            return
+    if streamed and not state.lap_open:
+        # a generator that yielded nothing still ends a (empty) lap: readers see an empty stream
+        open_lap(state, inc_generation(state.data.gen, 0)[0])
+    state.data.push(data, 0)
+    if state.lap_open:
+        close_lap(state)
+    pending = 0
+    for conn in state.outputs:
+        if not conn.streaming and not conn.consumer.skipped:
+            if not conn.needs_final:
+                conn.needs_final = True
+            pending += 1
+    state.level0_pending = pending
+    instrument = flow._instrument
+    if instrument is not None:
+        instrument.on_node_emitted_data(flow, state.node, data, 0)
+    flow._published(state, 0)
+
+
+async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...]) -> None:
+    """Publish one chunk (level 1), then pause until the runtime wants the next one (D2)."""
+    data_record = state.data
+    if not state.lap_open:
+        gen = data_record.gen
+        if state.lap_aborted and gen is not None and len(gen) > 1:
+            data_record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
+        gen = data_record.push(data, 1)
+        open_lap(state, gen[0])
+    else:
+        data_record.push(data, 1)
+    add_chunk(state, data)
+    wake_readers(state)
+    instrument = flow._instrument
+    if instrument is not None:
+        instrument.on_node_emitted_data(flow, state.node, data, 1)
+    flow._published(state, 1)
+    if flow._stopping:
+        return
+    if not state.outputs:
+        await sleep_trap(0)  # D7: nobody to wait for; just let others run
+        return
+    if instrument is not None:
+        instrument.on_node_pause(flow, state.node, 1)
+    state.phase = Phase.PAUSED
+    if state.demand and state.holders == 0:
+        await sleep_trap(0)  # readers made ready by this chunk run first
+    else:
+        if not state.demand:
+            flow._paused_without_demand(state)
+        await park_trap(state.slot.park_command)
+    state.demand = False
+    state.phase = Phase.RUNNING
+    if instrument is not None:
+        instrument.on_node_resumed(flow, state.node, 1)
+
+
+async def drive_generator(flow: "Flow", state: "NodeState", agen: Any) -> tuple[Any, ...] | None:
+    """Run one lap of a streaming node; returns its final value (explicit, accumulated, or None)."""
+    draft = state.draft
+    custom = draft._accumulate_fn
+    if custom is None and type(draft).accumulate_streamed_data is not _default_accumulate():
+        custom = draft.accumulate_streamed_data
+    accumulator = Accumulator(repr(state.node), custom)
+    single = draft._single_output
+    explicit: Any = _NO_VALUE
+    instrument = flow._instrument
+    finished = False
+    try:
+        while True:
+            lifecycle = instrument.node_lifecycle(flow, state.node, 1) if instrument is not None else nullcontext()
+            try:
+                with lifecycle:
+                    if state.cancelled_streams:
+                        stream = state.cancelled_streams[0]
+                        state.cancelled_streams.clear()
+                        try:
+                            chunk = await agen.athrow(StreamCancelled(stream))
+                        except StreamCancelled:
+                            finished = True
+                            await _cancel_own_streams(state)
+                            break
+                    else:
+                        chunk = await agen.__anext__()
+            except StopAsyncIteration:
+                finished = True
+                break
+            except RuntimeError as error:
+                cause = error.__cause__
+                if isinstance(cause, StopAsyncIteration):
+                    finished = True
+                    explicit = cause.args[0] if cause.args else None
+                    break
+                raise
+            data = (chunk,) if single else _as_chunk(state, chunk)
+            accumulator.add(data)
+            await publish_chunk(flow, state, data)
+            if flow._stopping:
+                return None
+    finally:
+        if not finished:
+            await _close_generator(agen)
+    if explicit is not _NO_VALUE:
+        if single:
+            return (explicit,)
+        if not isinstance(explicit, tuple):
+            raise ValueError(
+                f"{state.node!r} is a multiple_outputs node and raised StopAsyncIteration({explicit!r}); "
+                "the explicit final value of a multi-output node must be a tuple with one value per output"
+            )
+        return explicit
+    return accumulator.result()
+
+
+def _default_accumulate() -> Any:
+    from .draft import DraftNode
+
+    return DraftNode.accumulate_streamed_data
+
+
+def _as_chunk(state: "NodeState", chunk: Any) -> tuple[Any, ...]:
+    if not isinstance(chunk, tuple):
+        raise TypeError(
+            f"{state.node!r} is a multiple_outputs node but yielded {type(chunk).__name__} {chunk!r}; "
+            "yield a tuple with one value per output"
+        )
+    return chunk
+
+
+async def _cancel_own_streams(state: "NodeState") -> None:
+    """A StreamCancelled escaped this pass-through node: cancel its own streaming inputs."""
+    for stream in list(state.streams):
+        cancel = getattr(stream, "cancel", None)
+        if cancel is not None:
+            await cancel()
+
+
+async def _close_generator(agen: Any) -> None:
+    try:
+        await agen.aclose()
+    except (StopAsyncIteration, GeneratorExit):
+        pass
+    except RuntimeError:
+        pass  # "async generator ignored GeneratorExit": the user's clean-up misbehaved; nothing to do

@@ -1,0 +1,282 @@
+"""Streams: how chunks travel from a streaming producer to its ``stream_in`` consumers.
+
+Theory of operation
+-------------------
+A producer's *lap* is one run of its generator (main generation k); its chunks are numbered
+0, 1, ... within the lap. The producer keeps the chunks of its latest lap in a deque, each with a
+``remaining`` count of live connections that have not read it; a chunk is dropped as soon as that
+count reaches 0 (D14). A connection is *live* for a lap until its consumer reads the end, cancels,
+or ends the evaluation that held the stream; a connection that has not started reading is live,
+so its chunks wait for it (D2, D3).
+
+Back-pressure (D2): a connection is *active* from its first read until it is finished. After
+publishing chunk j, the producer counts the active connections that have not read chunk j
+(``holders``); it is resumed only when someone wants more (``demand``) *and* ``holders`` is 0, so
+it is never more than one chunk ahead of its slowest active consumer.
+
+A ``Stream`` is the consumer's view of one connection for one lap; a new one is made for every
+evaluation. When the producer starts a newer lap, an old Stream simply ends. A ``stream_in`` port
+fed by a coroutine node gets a ``ValueStream`` that yields the value once (D3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .._kernel.commands import Park
+from .._kernel.parking import reschedule
+from .._kernel.traps import park_trap
+from ..errors import NodeExecutionError
+from .state import Chunk, Connection, NodeState, Phase
+
+if TYPE_CHECKING:
+    from .ports import FinalizedInputPortRef, FinalizedOutputPortRef
+    from .runtime import Flow
+
+T = TypeVar("T")
+
+
+# -- producer-side bookkeeping ---------------------------------------------------------------------
+def open_lap(producer: NodeState, lap: int) -> None:
+    """The producer starts lap ``lap``: forget the previous lap and every connection's read state."""
+    producer.lap = lap
+    producer.lap_open = True
+    producer.lap_streamed = True
+    producer.lap_aborted = False
+    producer.chunks.clear()
+    producer.chunk_base = 0
+    producer.chunk_index = -1
+    producer.holders = 0
+    producer.cancelled_streams.clear()
+    for conn in producer.stream_outputs:
+        conn.lap = lap
+        conn.next_index = 0
+        conn.active = False
+        conn.holding = False
+        conn.cancelled = False
+        conn.bound = False
+        conn.finished = conn.consumer.skipped or conn.consumer.phase is Phase.FAILED
+
+
+def add_chunk(producer: NodeState, data: tuple[Any, ...]) -> None:
+    """Retain chunk ``chunk_index + 1`` for the live connections and count the gate's holders."""
+    index = producer.chunk_index + 1
+    producer.chunk_index = index
+    live = 0
+    holders = 0
+    for conn in producer.stream_outputs:
+        if not conn.finished:
+            live += 1
+            if conn.active:
+                holders += 1
+                conn.holding = True
+    producer.holders = holders
+    if live:
+        producer.chunks.append(Chunk(data, live))
+    else:
+        producer.chunk_base = index + 1
+
+
+def close_lap(producer: NodeState) -> None:
+    producer.lap_open = False
+    wake_readers(producer)
+
+
+def wake_readers(producer: NodeState) -> None:
+    """Wake every consumer parked on one of this producer's streams (they run before it again)."""
+    for conn in reversed(producer.stream_outputs):
+        task = conn.waiter
+        if task is not None:
+            conn.waiter = None
+            reschedule(task, None, None, front=True)
+
+
+def _trim(producer: NodeState) -> None:
+    chunks = producer.chunks
+    while chunks and chunks[0].remaining <= 0:
+        chunks.popleft()
+        producer.chunk_base += 1
+
+
+def finish_connection(flow: "Flow", conn: Connection) -> None:
+    """The connection is done with the producer's current lap: release its chunks and its hold."""
+    if conn.finished:
+        return
+    conn.finished = True
+    conn.active = False
+    producer = conn.producer
+    if conn.holding:
+        conn.holding = False
+        producer.holders -= 1
+        if producer.holders == 0:
+            flow._gate_opened(producer)
+    base = producer.chunk_base
+    chunks = producer.chunks
+    for index in range(max(conn.next_index, base), producer.chunk_index + 1):
+        chunks[index - base].remaining -= 1
+    _trim(producer)
+
+
+def rebind_connection(conn: Connection) -> None:
+    """A consumer evaluates again within the same lap: it becomes live again from where it was."""
+    producer = conn.producer
+    conn.finished = False
+    base = producer.chunk_base
+    conn.next_index = max(conn.next_index, base)
+    for index in range(conn.next_index, producer.chunk_index + 1):
+        producer.chunks[index - base].remaining += 1
+
+
+def make_stream(flow: "Flow", conn: Connection) -> "Stream[Any]":
+    """The Stream argument for a ``stream_in`` port whose producer has data."""
+    producer = conn.producer
+    gen = producer.data.gen
+    if producer.lap_streamed and gen is not None and producer.lap == gen[0]:
+        if conn.lap != producer.lap:  # pragma: no cover - every lap resets its connections
+            conn.lap = producer.lap
+        if conn.finished and not conn.cancelled:
+            rebind_connection(conn)
+        conn.bound = True
+        return Stream(flow, conn, producer.lap)
+    final = producer.data.get(0)
+    value = None if final is None else final[conn.output_index]
+    return ValueStream(flow, conn, value)
+
+
+# -- the consumer's view ---------------------------------------------------------------------------
+class Stream(Generic[T], AsyncIterator[T]):
+    """The chunks a streaming producer publishes, as seen by one ``stream_in`` input.
+
+    A new Stream is made for every evaluation of the consumer; the read position lives in the
+    flow (per connection), so several consumers of one producer read independently.
+
+    Example::
+
+        @node(stream_in=["words"])
+        async def Shout(words: Stream[str]):
+            async for word in words:
+                yield word.upper()
+    """
+
+    run_level = 1
+
+    def __init__(self, flow: "Flow", conn: Connection, lap: int) -> None:
+        self._flow = flow
+        self._conn = conn
+        self._lap = lap
+
+    @property
+    def input(self) -> "FinalizedInputPortRef[T]":
+        conn = self._conn
+        return conn.consumer.node.input(conn.port_index)
+
+    @property
+    def output(self) -> "FinalizedOutputPortRef[T]":
+        conn = self._conn
+        return conn.producer.node.output(conn.output_index)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        instrument = self._flow._instrument
+        if instrument is not None:
+            instrument.on_stream_start(self)
+        return self
+
+    def _ended(self) -> None:
+        instrument = self._flow._instrument
+        if instrument is not None:
+            instrument.on_stream_end(self)
+
+    def __repr__(self) -> str:
+        return f"Stream({self.output!r} -> {self.input!r})"
+
+    async def __anext__(self) -> T:
+        conn = self._conn
+        producer = conn.producer
+        lap = self._lap
+        while True:
+            if conn.lap != lap:
+                self._ended()
+                raise StopAsyncIteration
+            if not conn.cancelled:
+                index = conn.next_index
+                if index <= producer.chunk_index:
+                    return self._take(conn, producer, index)  # type: ignore[no-any-return]
+            if not producer.lap_open:
+                finish_connection(self._flow, conn)
+                if producer.phase is Phase.FAILED:
+                    error = NodeExecutionError(
+                        producer.node, f"the producer {producer.node!r} of this stream failed"
+                    )
+                    instrument = self._flow._instrument
+                    if instrument is not None:
+                        instrument.on_stream_error(self, error)
+                    raise error
+                self._ended()
+                raise StopAsyncIteration
+            await self._flow._stall(conn)
+
+    def _take(self, conn: Connection, producer: NodeState, index: int) -> Any:
+        if not conn.active:
+            conn.active = True
+            conn.finished = False
+        chunk = producer.chunks[index - producer.chunk_base]
+        conn.next_index = index + 1
+        chunk.remaining -= 1
+        if chunk.remaining <= 0 and index == producer.chunk_base:
+            _trim(producer)
+        if index == producer.chunk_index and conn.holding:
+            conn.holding = False
+            producer.holders -= 1
+            if producer.holders == 0:
+                self._flow._gate_opened(producer)
+        elif index < producer.chunk_index and not conn.holding and producer.lap_open:
+            conn.holding = True  # a late reader holds the producer until it catches up
+            producer.holders += 1
+        value = chunk.data[conn.output_index]
+        instrument = self._flow._instrument
+        if instrument is not None:
+            instrument.on_stream_next(self, value)
+        return value
+
+    async def cancel(self) -> None:
+        """Stop receiving this stream: the producer gets ``StreamCancelled`` at its next step.
+
+        Cancelling a stream that already ended does nothing.
+        """
+        conn = self._conn
+        producer = conn.producer
+        if conn.lap != self._lap or not producer.lap_open or conn.cancelled:
+            return
+        conn.cancelled = True
+        finish_connection(self._flow, conn)
+        producer.cancelled_streams.append(self)
+        self._flow._want_more(producer)
+
+
+class ValueStream(Stream[T]):
+    """A one-item stream: what a ``stream_in`` port receives from a non-streaming producer (D3)."""
+
+    def __init__(self, flow: "Flow", conn: Connection, value: T) -> None:
+        super().__init__(flow, conn, -1)
+        self._value = value
+        self._done = False
+
+    async def __anext__(self) -> T:
+        if self._done:
+            self._ended()
+            raise StopAsyncIteration
+        self._done = True
+        instrument = self._flow._instrument
+        if instrument is not None:
+            instrument.on_stream_next(self, self._value)
+        return self._value
+
+    async def cancel(self) -> None:
+        """Nothing to cancel: the single value is already there."""
+        self._done = True
+
+
+async def wait_for_chunk(conn: Connection) -> None:
+    """Park the calling task on ``conn`` until the producer publishes or ends its lap."""
+    await park_trap(Park(conn))

@@ -1,0 +1,27 @@
+"""Instrumentation bases and ready-made instruments (flow and event loop).
+
+``from flowno_core.instrumentation import FlowInstrument, EventLoopInstrument``
+"""
+
+from ._graph.instrumentation import (
+    FlowInstrument,
+    LogInstrument,
+    MinimalInstrument,
+    PrintInstrument,
+    get_current_flow_instrument,
+)
+from ._kernel.instruments import EventLoopInstrument, get_current_instrument
+from ._kernel.instruments import LogInstrument as LoopLogInstrument
+from ._kernel.instruments import PrintInstrument as LoopPrintInstrument
+
+__all__ = [
+    "EventLoopInstrument",
+    "FlowInstrument",
+    "LogInstrument",
+    "LoopLogInstrument",
+    "LoopPrintInstrument",
+    "MinimalInstrument",
+    "PrintInstrument",
+    "get_current_flow_instrument",
+    "get_current_instrument",
+]
