@@ -108,6 +108,8 @@ class BodyStream(AsyncIterator[T]):
                     self._accept(self._finish_decoding())
                     self._end_of_body()
                     self._finish(conn.reusable, None)
+                else:
+                    raise self._ctx.protocol_error(f"unexpected {kind.__name__} in the response body")
         except BaseException as error:
             self._finish(False, error)
             raise

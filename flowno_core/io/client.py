@@ -384,7 +384,10 @@ class HttpClient:
                                 int(length) if length and length.isdigit() else None,
                             )
                         return conn, head
-                    # InformationalResponse (100 Continue, ...): keep reading
+                    if type(event) is not h11.InformationalResponse or event.status_code == 101:
+                        raise ctx.protocol_error(f"unexpected {type(event).__name__} instead of a response "
+                                                 "(protocol switches are not supported)")
+                    # 100 Continue, 103 Early Hints, ...: keep reading
             except HttpConnectionError:
                 conn.close()
                 if conn.reused and not conn.received and attempt + 1 < attempts:
@@ -427,6 +430,8 @@ class HttpClient:
                 elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
                     parts.append(decoder.finish())
                     return b"".join(parts)
+                else:
+                    raise ctx.protocol_error(f"unexpected {kind.__name__} in the response body")
         except DecodeError as error:
             raise ctx.protocol_error(str(error)) from None
 
@@ -445,6 +450,8 @@ class HttpClient:
                 elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
                     self._release(conn, conn.reusable)
                     return
+                else:
+                    break
         except BaseException:
             conn.close()
             raise

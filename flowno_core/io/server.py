@@ -268,6 +268,9 @@ class HttpServer:
             await self._send_error(conn, client_sock, reject.status, reject.message)
         except (_Gone, OSError):
             pass
+        except (h11.LocalProtocolError, ValueError, TypeError) as error:  # a response h11 cannot send
+            logger.error("cannot send the handler's response: %s", error)
+            await self._send_error(conn, client_sock, 500, "internal server error")
         finally:
             self._idle.discard(client_sock)
             client_sock.close()
@@ -303,6 +306,8 @@ class HttpServer:
                     raise _Reject(413, f"the body is larger than {self.max_body_size} bytes")
             elif type(part) is h11.EndOfMessage:
                 break
+            else:  # PAUSED: an Upgrade/CONNECT request, which this server does not speak
+                raise _Reject(501, "protocol upgrades and CONNECT are not supported")
         target = event.target.decode("latin-1")
         raw_path, _, query = target.partition("?")
         return ServerRequest(

@@ -264,3 +264,17 @@ async def test_bad_method_and_body_types():
         await HttpClient().request("GE T", "http://127.0.0.1:1/")
     with pytest.raises(TypeError, match="json="):
         await HttpClient().request("POST", "http://127.0.0.1:1/", {"a": 1})  # type: ignore[arg-type]
+
+
+async def test_informational_responses_are_skipped_and_101_is_refused():
+    scripts = [
+        Script([b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+                + OK_HEAD + b"Content-Length: 2\r\n\r\nok"]),
+        Script([b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"], then="hold"),
+    ]
+    with ScriptedServer(scripts) as srv:
+        assert (await HttpClient().get(srv.url + "/")).body == b"ok"
+        with SocketTracker() as tracker:
+            with pytest.raises(HttpProtocolError, match="malformed response|protocol switches"):
+                await HttpClient().get(srv.url + "/ws")
+        assert tracker.still_open == []

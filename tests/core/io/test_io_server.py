@@ -305,3 +305,31 @@ async def test_in_loop_server_and_client_under_virtual_time(virtual_clock):
         with pytest.raises(HttpTimeoutError) as info:
             await HttpClient(timeout=Timeout(read=5)).get(server.url + "/sleep")
         assert info.value.phase == "read"
+
+
+async def test_upgrade_and_connect_requests_get_a_normal_answer_not_a_hang():
+    async with make_server() as server:
+        connect = await raw_exchange(server.port, b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n"
+                                                  b"Connection: close\r\n\r\n")
+        upgrade = await raw_exchange(server.port, b"GET /items/1 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, close\r\n"
+                                                  b"Upgrade: websocket\r\n\r\n")
+    assert connect.startswith(b"HTTP/1.1 404 ")  # no route: the switch is denied
+    assert upgrade.startswith(b"HTTP/1.1 200 OK")  # served as a plain GET
+
+
+async def test_a_handler_returning_an_unsendable_response_gets_500():
+    server = HttpServer("127.0.0.1", 0)
+
+    @server.route("/bad-status")
+    async def bad_status(request):
+        return ServerResponse(1000, b"")
+
+    @server.route("/bad-header")
+    async def bad_header(request):
+        return ServerResponse(200, b"", {"X-Bad": "a\r\nInjected: 1"})
+
+    async with server:
+        client = HttpClient()
+        assert (await client.get(server.url + "/bad-status")).status_code == 500
+        assert (await client.get(server.url + "/bad-header")).status_code == 500
+        assert (await client.get(server.url + "/bad-header")).headers.get("injected") is None
