@@ -5,6 +5,7 @@ run."""
 from __future__ import annotations
 
 import contextvars
+import gc
 import threading
 
 import pytest
@@ -253,3 +254,25 @@ def test_create_task_from_another_thread_before_the_run_starts():
 
     loop.run_until_complete(main())
     assert trace == ["queued task ran"]
+
+
+def test_a_task_queued_from_another_thread_as_the_run_stops_is_closed_not_leaked():
+    handles = []
+    ran = []
+
+    async def late():
+        ran.append(True)
+
+    async def main():
+        loop = current_event_loop()
+        thread = threading.Thread(target=lambda: handles.append(loop.create_task(late())))
+        thread.start()
+        thread.join()  # queued from the other thread; the root ends before the loop picks it up
+        return "root"
+
+    loop = EventLoop(clock=VirtualClock())
+    assert loop.run_until_complete(main(), join=True, wait_for_spawned_tasks=False) == "root"
+    assert ran == []
+    assert handles[0].is_cancelled  # not left pending forever (and its coroutine was closed)
+    assert not loop.has_living_tasks()
+    gc.collect()  # no "coroutine was never awaited"
