@@ -85,6 +85,8 @@ class HttpClient:
         max_idle_connections: int = 8,
         max_header_size: int = 64 * 1024,
     ) -> None:
+        if headers is not None and not isinstance(headers, Headers):
+            headers = Headers(headers)  # a plain mapping or list of pairs is accepted too
         self.override_headers: Headers = headers if headers is not None else Headers()
         self.json_encoder: _json.JSONEncoder = _json.JSONEncoder()
         self.json_decoder: _json.JSONDecoder = _json.JSONDecoder()
@@ -328,6 +330,8 @@ class HttpClient:
             raise ValueError(f"invalid HTTP method {method!r}")
         method = method.upper()
         target = parse_url(url, method)
+        if extra_headers is not None and not isinstance(extra_headers, Headers):
+            extra_headers = Headers(extra_headers)
         body, json_type = self._encode_body(data, json)
         limits = self.timeout if timeout is None else Timeout.coerce(timeout)
         ctx = RequestContext(method, redact(target.url), limits)

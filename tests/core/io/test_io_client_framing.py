@@ -278,3 +278,16 @@ async def test_informational_responses_are_skipped_and_101_is_refused():
             with pytest.raises(HttpProtocolError, match="malformed response|protocol switches"):
                 await HttpClient().get(srv.url + "/ws")
         assert tracker.still_open == []
+
+
+async def test_plain_mappings_as_headers_and_response_helpers():
+    body = b'{"error": "nope"}'
+    with ScriptedServer([Script([b"HTTP/1.1 404 Not Found\r\nContent-Type: application/problem+json; charset=utf-8\r\n"
+                                 b"Content-Length: %d\r\n\r\n" % len(body) + body])]) as srv:
+        response = await HttpClient({"X-Client": "1"}).get(srv.url + "/x", extra_headers={"X-Call": "2"})
+        errored = await HttpClient().stream_get(srv.url + "/x")
+    request = srv.seen[0].request
+    assert b"x-client: 1\r\n" in request and b"x-call: 2\r\n" in request
+    assert response.is_json() and response.text() == body.decode() and not response.is_ok
+    with pytest.raises(Exception, match=r"GET http://127.0.0.1:\d+/x: HTTP/1.1 404 Not Found"):
+        await errored.raise_for_status()
