@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import socket as _socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
@@ -37,14 +36,12 @@ from .._timeouts import move_on_after
 from ..errors import TaskCancelled
 from .errors import HTTPException
 from .headers import Headers
+from .routing import Handler, Router
 from .server_messages import ServerRequest, ServerResponse, StreamingResponse, coerce_response
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[ServerRequest], Awaitable[Any]]
-
 _READ_SIZE = 65536
-_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Reject(Exception):
@@ -58,19 +55,6 @@ class _Reject(Exception):
 
 class _Gone(Exception):
     """Internal: the client went away or stopped reading; just close."""
-
-
-def _compile(path: str) -> re.Pattern[str] | None:
-    """A regex for a route with ``{name}`` segments (None for a plain path)."""
-    if "{" not in path:
-        return None
-    parts, pos = [], 0
-    for match in _PARAM.finditer(path):
-        parts.append(re.escape(path[pos : match.start()]))
-        parts.append(f"(?P<{match.group(1)}>[^/]+)")
-        pos = match.end()
-    parts.append(re.escape(path[pos:]))
-    return re.compile("^" + "".join(parts) + "$")
 
 
 class HttpServer:
@@ -122,7 +106,7 @@ class HttpServer:
         self.request_timeout = request_timeout
         self.write_timeout = write_timeout
         self.backlog = backlog
-        self._routes: list[tuple[str, str, re.Pattern[str] | None, Handler]] = []
+        self._routes = Router()
         self._listener: SocketHandle | None = None
         self._connections: dict[SocketHandle, TaskHandle[None]] = {}
         self._idle: set[SocketHandle] = set()
@@ -139,11 +123,9 @@ class HttpServer:
 
             server.add_route("POST", "/v1/chat/completions", chat_handler)
         """
-        if not path.startswith("/"):
-            raise ValueError(f"route paths start with '/': {path!r}")
         methods = [method] if isinstance(method, str) else list(method)
         for name in methods:
-            self._routes.append((name.upper(), path, _compile(path), handler))
+            self._routes.add(name, path, handler)
 
     def route(self, path: str, methods: Iterable[str] = ("GET",)) -> Callable[[Handler], Handler]:
         """Decorator form of ``add_route``.
@@ -360,22 +342,12 @@ class HttpServer:
         """Route ``request`` to its handler (override for custom dispatch); 404/405 when no route."""
         if not self._routes or type(self)._generate_response is not HttpServer._generate_response:
             return ServerResponse(200, await self._generate_response(request.request_line), None, "text/plain")
-        allowed = []
-        for method, path, pattern, handler in self._routes:
-            if pattern is None:
-                if path != request.path:
-                    continue
-            else:
-                match = pattern.match(request.path)
-                if match is None:
-                    continue
-                if method == request.method:
-                    request.path_params = match.groupdict()
-            if method == request.method:
-                return await handler(request)
-            allowed.append(method)
+        handler, params, allowed = self._routes.find(request.method, request.path)
+        if handler is not None:
+            request.path_params = params
+            return await handler(request)
         if allowed:
-            return ServerResponse(405, b"method not allowed", {"Allow": ", ".join(sorted(set(allowed)))},
+            return ServerResponse(405, b"method not allowed", {"Allow": ", ".join(allowed)},
                                   "text/plain; charset=utf-8")
         return ServerResponse(404, b"not found", None, "text/plain; charset=utf-8")
 

@@ -232,7 +232,7 @@ def test_format_event_round_trips_through_the_parser():
 
 
 # -- docstring examples ---------------------------------------------------------------------------
-@pytest.mark.parametrize("module_name", ["headers", "sse", "_decoding", "errors", "_url", "connection", "responses"])
+@pytest.mark.parametrize("module_name", ["headers", "sse", "_decoding", "errors", "_url", "connection", "responses", "routing"])
 def test_docstring_examples_run(module_name):
     import doctest
     import importlib
