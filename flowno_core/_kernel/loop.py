@@ -8,6 +8,9 @@ Theory of operation
   order (fair interleaving), then the loop looks at threads, timers and sockets. The selector is
   only polled without blocking when some task waits on a socket; otherwise a busy loop makes no
   system calls at all.
+* Timers live in one heap ordered by (deadline, insertion number). A cancelled timer stays in the
+  heap, inactive, until it reaches the top; the heap is compacted in place whenever cancelled
+  entries outnumber live ones, so disarmed timeouts cannot pile up.
 * A task's yielded command is handled through ``_dispatch`` (keyed by the command's class). Unknown
   objects are thrown back into the task as ``UnknownCommandError``.
 * Blocking = ``Park`` on a waitable (see ``parking``). Cancellation aborts the wait first, so a
@@ -137,7 +140,11 @@ class _Timer:
             self.active = False
             self.task = None
             self.callback = None
-            self.loop._live_timers -= 1
+            loop = self.loop
+            loop._live_timers -= 1
+            timers = loop._timers
+            if len(timers) > 64 and loop._live_timers * 2 < len(timers):
+                loop._compact_timers()  # cancelled entries outnumber live ones: O(1) amortised
 
     def describe(self) -> str:
         return f"sleep until t={self.deadline:.6f}"
@@ -367,9 +374,9 @@ class EventLoop:
             self._pool = None
         self._threads_in_flight = 0
         self._discard_incoming()
-        for _, _, timer in self._timers:
+        timers, self._timers = self._timers, []
+        for _, _, timer in timers:
             timer.cancel()  # a handle cancelled after the run must not touch the next run's count
-        self._timers.clear()
         self._live_timers = 0
         self._running_thread = None
         _thread_state.loop = None
@@ -609,6 +616,12 @@ class EventLoop:
     def _push_timer(self, timer: _Timer) -> None:
         heapq.heappush(self._timers, (timer.deadline, next(self._timer_seq), timer))
         self._live_timers += 1
+
+    def _compact_timers(self) -> None:
+        """Drop cancelled timers from the heap, in place (callers may hold the list)."""
+        timers = self._timers
+        timers[:] = [entry for entry in timers if entry[2].active]
+        heapq.heapify(timers)
 
     def _next_deadline(self) -> float:
         timers = self._timers

@@ -171,3 +171,34 @@ def test_run_ends_after_pending_callbacks_fired():
 
     assert loop.run_until_complete(main(), join=True) == "root done"
     assert fired == [50.0]
+
+
+async def test_disarmed_timers_do_not_pile_up(virtual_clock):
+    from flowno_core import AsyncQueue, fail_after
+
+    loop = current_event_loop()
+    queue: AsyncQueue[int] = AsyncQueue()
+    for i in range(5000):
+        with fail_after(60):  # never expires: its timer is cancelled on exit
+            await queue.put(i)
+            await queue.get()
+    assert len(loop._timers) < 200
+    assert virtual_clock.now() == 0
+    assert await sleep(61) == 61  # and the loop's timer bookkeeping is still right
+
+
+async def test_cancelling_many_timers_from_a_firing_callback_keeps_the_rest_in_order():
+    loop = current_event_loop()
+    fired = []
+    handles = []
+
+    def callback(i):
+        fired.append(i)
+        if i == 10:
+            for j in range(11, 300, 2):  # enough cancels to compact the heap while it fires
+                handles[j].cancel()
+
+    for i in range(300):
+        handles.append(loop.call_later(1, callback, i))
+    await sleep(2)
+    assert fired == list(range(11)) + list(range(12, 300, 2))
