@@ -3,6 +3,8 @@ errors for misuse (releasing a lock you do not hold)."""
 
 from __future__ import annotations
 
+import contextvars
+
 import pytest
 
 from flowno_core import (
@@ -195,10 +197,7 @@ async def test_lock_outside_a_task_is_a_clear_error():
     lock = Lock()
     coro = lock.acquire()
     with pytest.raises(RuntimeError, match="must be awaited inside a flowno_core task"):
-        # driven by hand, outside the loop's task context: we use a fresh thread-free context
-        import contextvars
-
-        contextvars.Context().run(coro.send, None)
+        contextvars.Context().run(coro.send, None)  # driven by hand, outside any task's context
     coro.close()
 
 

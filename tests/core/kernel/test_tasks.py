@@ -161,7 +161,7 @@ async def test_join_on_a_cancelled_task_raises_task_cancelled():
     assert handle.cancel()
     with pytest.raises(TaskCancelled) as info:
         await handle.join()
-    assert info.value.by is handle or info.value.by.raw_task is handle.raw_task
+    assert info.value.by is handle
     assert str(info.value) == "Task was cancelled"
     assert handle.is_cancelled and not handle.is_error and not handle.is_finished
 
