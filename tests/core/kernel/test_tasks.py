@@ -788,3 +788,39 @@ def test_root_sees_the_callers_context():
         assert run(main()) == "from caller"
     finally:
         VAR.reset(token)
+
+
+def test_task_cancelled_is_a_dataclass_exception_carrying_the_handle():
+    import dataclasses
+
+    handles = []
+
+    async def child():
+        await sleep(10)
+
+    async def main():
+        handles.append(await spawn(child()))
+        await sleep(1)
+        handles[0].cancel()
+        try:
+            await handles[0].join()
+        except TaskCancelled as error:
+            return error
+
+    error = run(main())
+    assert dataclasses.is_dataclass(error)
+    assert isinstance(error, Exception)
+    assert error.by is handles[0]
+    assert str(error) == "Task was cancelled"
+
+
+def test_unknown_objects_other_than_none_get_a_hint_about_foreign_event_loops():
+    @types.coroutine
+    def yields_junk():
+        yield "junk"
+
+    async def main():
+        await yields_junk()
+
+    with pytest.raises(UnknownCommandError, match=r"yielded 'junk'.*asyncio/trio object"):
+        run(main())
