@@ -229,6 +229,8 @@ class HttpClient:
                     async for event in events:
                         ...
         """
+        if sse not in ("json", "events", "raw"):
+            raise ValueError(f'sse must be "json", "events" or "raw", not {sse!r}')
         ctx, conn, head = await self._exchange(method, url, data, extra_headers, json, timeout, follow_redirects)
         try:
             headers = head.headers
