@@ -13,7 +13,8 @@ same command line:
   after its timeout. It prints one table per benchmark plus the target checks.
 * with ``--worker`` it measures one job and prints one ``@@RESULT@@ {json}`` line.
 
-Timing: each job runs a smaller warm-up first, then ``reps`` timed repetitions with a
+Timing: each job runs a smaller warm-up first, then ``reps`` timed repetitions (fewer when they
+exceed the 60 s ``TIME_BUDGET``) with a
 ``gc.collect()`` before each. Every repetition builds its own fresh objects (loop, flow, queues)
 outside the timed region where the API allows; the timed region is measured with
 ``time.perf_counter``. Tables show the median of the repetitions (``--metric best`` switches to the
@@ -88,8 +89,9 @@ def cost_result(bench: str, job: Job, times: list[float], ops: int, unit: str = 
                 **extra: Any) -> Result:
     """A lower-is-better result: seconds per repetition -> microseconds per operation."""
     per_op = [t / ops * 1e6 for t in times]
+    note = f"{len(times)} of {job.reps} repetitions (time budget)" if len(times) < job.reps else ""
     return Result(bench, job.case, job.size, job.impl, "ok", unit, False, min(per_op),
-                  statistics.median(per_op), per_op, extra=dict(extra))
+                  statistics.median(per_op), per_op, note=note, extra=dict(extra))
 
 
 def rate_result(bench: str, job: Job, rates: list[float], unit: str, **extra: Any) -> Result:
@@ -98,17 +100,27 @@ def rate_result(bench: str, job: Job, rates: list[float], unit: str, **extra: An
                   statistics.median(rates), list(rates), extra=dict(extra))
 
 
-def repeat(run_once: Callable[[int], float], size: int, reps: int, warmup_size: int | None) -> list[float]:
-    """Warm up once at ``warmup_size`` (if any), then time ``reps`` runs at ``size``.
+TIME_BUDGET = 60.0
+"""Seconds of timed work per job after which no further repetition starts (a slow implementation
+gets fewer repetitions instead of hitting the job timeout; at least one always runs)."""
+
+
+def repeat(run_once: Callable[[int], float], size: int, reps: int, warmup_size: int | None,
+           budget: float = TIME_BUDGET) -> list[float]:
+    """Warm up once at ``warmup_size`` (if any), then time up to ``reps`` runs at ``size``.
 
     ``run_once(n)`` does one complete run at size ``n`` and returns the seconds of its timed region.
+    Stops early once ``budget`` seconds of wall time have been spent on the timed runs.
     """
     if warmup_size:
         run_once(warmup_size)
     times = []
+    started = time.perf_counter()
     for _ in range(reps):
         gc.collect()
         times.append(run_once(size))
+        if time.perf_counter() - started > budget:
+            break
     return times
 
 
@@ -295,6 +307,16 @@ def _grid(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
 
 
+def describe_machine(info: dict[str, Any], metric: str, quick: bool) -> str:
+    """One line saying when, where and on what code a set of results was measured."""
+    code = f"flowno_core commit {info.get('commit', '-')}"
+    if info.get("dirty"):
+        code += " plus uncommitted changes in flowno_core/"
+    return (f"Measured {info.get('date', '?')} on {info.get('cpus', '?')} cores, Python {info.get('python', '?')}, "
+            f"{code}, flowno {info.get('flowno', '-')}, aiostream {info.get('aiostream', '-')}, "
+            f"h11 {info.get('h11', '-')}; {metric} of the repetitions{' (QUICK MODE: smoke sizes)' if quick else ''}.")
+
+
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -313,8 +335,12 @@ def machine_info() -> dict[str, Any]:
         here = os.path.dirname(os.path.abspath(__file__))
         info["commit"] = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True, timeout=10).stdout.strip() or "-"
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--", "../flowno_core"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        info["dirty"] = bool(dirty)
     except Exception:
         info["commit"] = "-"
+        info["dirty"] = False
     return info
 
 

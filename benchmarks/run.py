@@ -7,6 +7,7 @@ Usage (from anywhere; needs only a Python >= 3.11 and access to PyPI the first t
     python benchmarks/run.py kernel stream   # a subset (kernel, flow, stream, http)
     python benchmarks/run.py --markdown      # also print markdown tables for benchmarks/README.md
     python benchmarks/run.py --reinstall     # rebuild the venv's packages
+    python benchmarks/run.py flow --update-readme   # re-measure and rewrite README's flow tables
 
 Set-up: ``<repo>/.bench-venv`` is created with this interpreter's ``venv`` module and gets
 ``flowno==0.1.19``, ``aiostream``, ``h11`` and flowno_core from this checkout, installed *editable*,
@@ -17,7 +18,8 @@ installed; missing implementations are reported, not fatal).
 Every ``bench_*.py`` script is then run in that venv; each one runs every (case, size,
 implementation) in its own subprocess and prints its table. At the end this script prints all
 tables together, the target checks, and with ``--markdown`` the same as markdown to paste into
-benchmarks/README.md. ``--json PATH`` keeps the raw numbers.
+benchmarks/README.md; ``--update-readme`` writes them into README.md itself (between the
+``<!-- results:NAME -->`` markers of the benchmarks that ran). ``--json PATH`` keeps the raw numbers.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def ensure_venv(reinstall: bool) -> str:
     stamp = hashlib.sha256(json.dumps([REQUIREMENTS, ROOT, sys.version]).encode()).hexdigest()
     if not os.path.exists(py):
         print(f"creating {VENV}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        if subprocess.run([sys.executable, "-m", "venv", VENV]).returncode != 0:
+            sys.exit("could not create the venv (on Debian/Ubuntu: apt-get install python3-venv); "
+                     "or install flowno==0.1.19 aiostream h11 and this repository yourself and use --no-venv")
         reinstall = True
     if not reinstall and os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
         return py
@@ -84,6 +88,8 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write all raw results to this JSON file")
     parser.add_argument("--no-venv", action="store_true", help="use this interpreter as it is")
     parser.add_argument("--reinstall", action="store_true", help="reinstall the venv's packages")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="write the measured tables into benchmarks/README.md (full runs only)")
     args = parser.parse_args()
 
     benches = args.benches or BENCHES
@@ -111,34 +117,50 @@ def main() -> None:
             machine = data["machine"]
             all_results.append(data)
 
-    # Summary: every table again, then markdown if asked.
+    # Summary: every table again, then markdown / README update if asked.
     sys.path.insert(0, HERE)
     import importlib
 
     import _common as c
 
     print("\n" + "=" * 100)
-    print(f"SUMMARY  {machine.get('date', '')}  python {machine.get('python', '')}  "
-          f"cpus {machine.get('cpus', '')}  flowno_core {machine.get('flowno_core', '')} "
-          f"(commit {machine.get('commit', '')})  flowno {machine.get('flowno', '')}  "
-          f"aiostream {machine.get('aiostream', '')}  h11 {machine.get('h11', '')}"
-          f"{'  QUICK MODE' if args.quick else ''}  [{time.time() - started:.0f}s]")
-    blocks_text, blocks_md = [], []
+    print(f"SUMMARY  {c.describe_machine(machine, args.metric, args.quick)}  [{time.time() - started:.0f}s]\n")
+    sections: dict[str, str] = {}
     for data in all_results:
         module = importlib.import_module(f"bench_{data['bench']}")
         results = [c.Result(**r) for r in data["results"]]
-        blocks_text.append(c.report(module, results, args.metric, markdown=False))
-        blocks_md.append(c.report(module, results, args.metric, markdown=True))
-    print("\n\n".join(blocks_text))
+        print(c.report(module, results, args.metric, markdown=False) + "\n")
+        md = c.report(module, results, args.metric, markdown=True).split("\n", 1)[1]  # drop "### name"
+        sections[data["bench"]] = c.describe_machine(data["machine"], args.metric, args.quick) + "\n\n" + md
     if args.markdown:
-        print("\n" + "-" * 100 + "\nMarkdown for benchmarks/README.md:\n")
-        print(f"Measured {machine.get('date', '')} on {machine.get('cpus', '')} cores, Python "
-              f"{machine.get('python', '')}, flowno_core commit {machine.get('commit', '')}, "
-              f"{args.metric} of the repetitions{' (QUICK MODE)' if args.quick else ''}.\n")
-        print("\n\n".join(blocks_md))
+        print("-" * 100 + "\nMarkdown for benchmarks/README.md (one block per <!-- results:NAME --> marker):\n")
+        for name, body in sections.items():
+            print(f"<!-- results:{name} -->\n{body}\n<!-- /results:{name} -->\n")
+    if args.update_readme:
+        if args.quick or args.impl or args.case:
+            print("\n--update-readme ignored: only full runs (no --quick/--impl/--case) go into the README")
+        else:
+            update_readme(sections)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"machine": machine, "quick": args.quick, "benches": all_results}, fh, indent=1)
+
+
+def update_readme(sections: dict[str, str]) -> None:
+    """Replace the text between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` markers."""
+    path = os.path.join(HERE, "README.md")
+    with open(path) as fh:
+        text = fh.read()
+    for name, body in sections.items():
+        start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+        i, j = text.find(start), text.find(end)
+        if i < 0 or j < i:
+            print(f"README.md has no {start} ... {end} block; {name} not updated")
+            continue
+        text = text[: i + len(start)] + "\n" + body + "\n" + text[j:]
+        print(f"README.md: {name} results updated")
+    with open(path, "w") as fh:
+        fh.write(text)
 
 
 if __name__ == "__main__":
