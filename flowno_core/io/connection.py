@@ -24,7 +24,7 @@ import h11
 
 from .._kernel.loop import current_event_loop
 from .._kernel.threads import to_thread
-from .._sockets import SocketHandle, socket
+from .._sockets import SocketHandle, TLSSocketHandle
 from .._timeouts import move_on_after
 from ._url import Target
 from .http_logging import _current_http_logger
@@ -231,6 +231,20 @@ class ClientConnection:
         self.sock.close()
 
 
+class QuietSocket(_socket.socket):
+    """A socket whose ``repr`` makes no system call.
+
+    The loop's selector formats ``repr(socket)`` into a KeyError message each time it looks up a
+    socket that is not registered (the first wait on it, and its close); the stdlib repr calls
+    getsockname and getpeername, which costs several percent of a short request.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<socket fd={self.fileno()}>"
+
+
 async def _connect(target: Target, ssl_context: ssl.SSLContext | None) -> SocketHandle:
     if target.is_ip_literal:
         family = _socket.AF_INET6 if ":" in target.host else _socket.AF_INET
@@ -240,13 +254,11 @@ async def _connect(target: Target, ssl_context: ssl.SSLContext | None) -> Socket
         addresses = [(info[0], info[4]) for info in infos]
     last_error: OSError | None = None
     for family, address in addresses:
-        sock = socket(
-            family,
-            _socket.SOCK_STREAM,
-            use_tls=target.is_tls,
-            ssl_context=ssl_context,
-            server_hostname=target.host if target.is_tls else None,
-        )
+        raw = QuietSocket(family, _socket.SOCK_STREAM)
+        if target.is_tls:
+            sock: SocketHandle = TLSSocketHandle(raw, ssl_context or ssl.create_default_context(), target.host)
+        else:
+            sock = SocketHandle(raw)
         try:
             sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             await sock.connect(address)

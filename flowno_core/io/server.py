@@ -30,7 +30,8 @@ import h11
 
 from .._kernel.task import TaskHandle
 from .._primitives import spawn
-from .._sockets import SocketHandle, socket
+from .._sockets import SocketHandle
+from .connection import QuietSocket
 from .._sync import Event
 from .._timeouts import move_on_after
 from ..errors import TaskCancelled
@@ -148,7 +149,7 @@ class HttpServer:
         if self._listener is not None:
             return self.port
         family = _socket.AF_INET6 if ":" in self.host else _socket.AF_INET
-        listener = socket(family, _socket.SOCK_STREAM)
+        listener = SocketHandle(QuietSocket(family, _socket.SOCK_STREAM))
         try:
             listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
             listener.bind((self.host, self.port))
@@ -177,7 +178,8 @@ class HttpServer:
         try:
             while not self._stopping:
                 try:
-                    client, address = await listener.accept()
+                    accepted, address = await listener.accept()
+                    client = SocketHandle(QuietSocket(fileno=accepted.socket.detach()))
                 except OSError:
                     if self._stopping:
                         break
