@@ -67,6 +67,20 @@ def original_call_of(cls: type) -> OriginalCall:
     return OriginalCall(signature, code, getattr(call, "__name__", "call"), cls.__name__)
 
 
+def _defaults_from_signature(call: Callable[..., Any]) -> dict[int, Any]:
+    """Defaults of ``call``'s parameters by position (for subclasses without ``_default_values``)."""
+    try:
+        parameters = list(inspect.signature(call).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return {}
+    return {
+        index: parameter.default
+        for index, parameter in enumerate(parameters)
+        if parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and parameter.default is not EMPTY
+    }
+
+
 class DraftNode:
     """Base class of every connectable node description.
 
@@ -128,20 +142,12 @@ class DraftNode:
             Constant(arg).output(0).connect(target)
 
     def _apply_defaults(self) -> None:
-        defaults = type(self)._default_values
-        if defaults:
-            for index, value in defaults.items():
-                self._port(InputPortIndex(index)).default_value = value
-            return
-        try:
-            parameters = list(inspect.signature(self.call).parameters.values())
-        except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-            return
-        for index, parameter in enumerate(parameters):
-            if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-                continue
-            if parameter.default is not EMPTY:
-                self._port(InputPortIndex(index)).default_value = parameter.default
+        cls = type(self)
+        defaults = cls._default_values or cls.__dict__.get("_signature_defaults")
+        if defaults is None:
+            defaults = cls._signature_defaults = _defaults_from_signature(self.call)
+        for index, value in defaults.items():
+            self._port(InputPortIndex(index)).default_value = value
 
     def _port(self, index: InputPortIndex) -> DraftInputPort[Any]:
         port = self._input_ports.get(index)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 from contextlib import nullcontext
+from types import AsyncGeneratorType, CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .._kernel.commands import Park
@@ -74,7 +75,8 @@ async def evaluate(flow: "Flow", state: "NodeState") -> None:
     try:
         with lifecycle:
             result = draft.call(*args)
-            if inspect.iscoroutine(result):
+            kind = type(result)
+            if kind is CoroutineType or (kind is not AsyncGeneratorType and inspect.iscoroutine(result)):
                 value = await result
                 await publish_final(flow, state, _as_final(state, value))
             elif inspect.isasyncgen(result):

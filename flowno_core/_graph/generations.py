@@ -50,6 +50,8 @@ def inc_generation(g: Generation, run_level: RunLevel) -> tuple[int, ...]:
     size = run_level + 1
     if g is None:
         return (0,) * size
+    if len(g) == size and size <= 2:  # the hot cases: next final value, next chunk of a lap
+        return (g[0] + 1,) if size == 1 else (g[0], g[1] + 1)
     candidate = g[:size] if len(g) >= size else g + (0,) * (size - len(g))
     if cmp_generation(candidate, g) > 0:
         return candidate

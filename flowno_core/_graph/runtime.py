@@ -34,7 +34,7 @@ from typing import Any
 
 from .._kernel.clock import MonotonicClock, VirtualClock
 from .._kernel.loop import EventLoop
-from .._kernel.task import Task
+from .._kernel.task import PENDING, Task
 from ..errors import DeadlockError, MissingDefaultError, NodeExecutionError, TerminateLimitReached
 from . import evaluation
 from .context import CURRENT_FLOW
@@ -111,6 +111,7 @@ class Flow:
             states.append(state)
         by_node = {id(state.node): state for state in states}
         pending: dict[tuple[int, int, int], deque[Connection]] = {}
+        by_producer: dict[int, list[Connection]] = {}
         for state in states:
             port_conns: list[Connection | None] = []
             for index in sorted(state.node._input_ports):
@@ -129,6 +130,7 @@ class Flow:
                 port_conns.append(conn)
                 state.inputs.append(conn)
                 pending.setdefault((id(producer), ref.port_index, id(state)), deque()).append(conn)
+                by_producer.setdefault(id(producer), []).append(conn)
             state.port_conns = port_conns
         for producer in states:
             ordered: list[Connection] = []
@@ -138,10 +140,9 @@ class Flow:
                     queue = pending.get((id(producer), output_index, id(by_node.get(id(consumer)))))
                     if queue:
                         ordered.append(queue.popleft())
-            for state in states:  # connections not listed by the producer (hand-built flows)
-                for conn in state.inputs:
-                    if conn.producer is producer and conn not in ordered:
-                        ordered.append(conn)
+            if len(ordered) != len(by_producer.get(id(producer), ())):
+                listed = set(map(id, ordered))  # connections the producer does not list (hand-built flows)
+                ordered.extend(c for c in by_producer[id(producer)] if id(c) not in listed)
             producer.outputs = ordered
             producer.stream_outputs = [conn for conn in ordered if conn.streaming]
         self._states = states
@@ -305,8 +306,16 @@ class Flow:
         if not self._done and not self._stopping:
             await evaluation.park_on(self._done_slot)
         self._stopping = True
-        handles = [state.task.handle for state in self._states if state.task is not None and not state.task.handle.done]
-        requests = [handle.cancel() for handle in handles]
+        loop = self.event_loop
+        requests = []
+        for state in self._states:
+            task = state.task
+            if task is None or task.status is not PENDING:
+                continue
+            if state.phase is Phase.IDLE and state.slot.task is task:
+                loop.close_task(task)  # parked between evaluations: nothing to clean up
+            else:
+                requests.append(task.handle.cancel())  # mid-evaluation: let it clean up (aclose, finally)
         for request in requests:
             await request
 
@@ -351,12 +360,26 @@ class Flow:
             return
         if phase is not Phase.IDLE:
             return
-        if self._ready(head):
-            instrument = self._instrument
+        explore = False
+        stale = False
+        for conn in head.inputs:
+            if conn.is_stale():
+                stale = True
+                producer = conn.producer
+                if producer.phase is not Phase.SCHEDULED and not (producer.pulled and producer.phase is Phase.IDLE):
+                    explore = True
+                    break
+        instrument = self._instrument
+        if not stale:
             if instrument is not None:
                 instrument.on_solving_nodes(self, head.node, [head.node])
                 instrument.on_node_visited(self, head.node)
             self._start(head)
+            return
+        if not explore:  # every stale producer is already scheduled or waiting for its own upstream
+            if instrument is not None:
+                instrument.on_solving_nodes(self, head.node, [])
+            head.pulled = True
             return
         try:
             solution = solve(
@@ -380,12 +403,13 @@ class Flow:
                 instrument.on_node_visited(self, state.node)
             if state.skipped:
                 continue
-            if state.phase is Phase.IDLE:
+            phase = state.phase
+            if phase is Phase.IDLE:
                 if state.pulled and state is not head:
                     continue
                 self._start(state)
-            elif state.phase is Phase.PAUSED:
-                self._want_more(state)
+            elif phase is not Phase.SCHEDULED and phase is not Phase.FAILED:
+                self._want_more(state)  # a producer mid-lap (paused, or still publishing): ask for more
 
     @staticmethod
     def _stale_edges(state: NodeState) -> list[tuple[int, NodeState]]:

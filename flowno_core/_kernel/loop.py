@@ -433,6 +433,12 @@ class EventLoop:
             if fn == self._start:
                 self._close_task(args[0])
 
+    def close_task(self, task: Task) -> None:
+        """End a task now by closing its coroutine where it waits (``finally`` blocks run, but they
+        cannot await). Use ``cancel`` when the task needs to await during its clean-up."""
+        if task.status is PENDING:
+            self._close_task(task)
+
     def _close_task(self, task: Task) -> None:
         waitable = task.parked_in
         if waitable is not None:
