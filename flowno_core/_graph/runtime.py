@@ -147,6 +147,30 @@ class Flow:
             producer.stream_outputs = [conn for conn in ordered if conn.streaming]
         self._states = states
         self._built_nodes = len(self.nodes)
+        self._number_components()
+
+    def _number_components(self) -> None:
+        """Give every node the id of its strongly connected component in the static graph.
+
+        The resolver must look through nodes of the head's own component (a cycle can only close
+        there); outside it, it may stop at nodes already waiting for their upstream.
+        """
+        seen: set[NodeState] = set()
+        number = 0
+        for state in self._states:
+            if state in seen:
+                continue
+            explored = set(seen)
+            components = strongly_connected_components(
+                state, lambda s: [] if s in explored else [(c.port_index, c.producer) for c in s.inputs]
+            )
+            for component in components:
+                if component[0] in explored:
+                    continue
+                seen.update(component)
+                for member in component:
+                    member.scc = number
+                number += 1
 
     # ------------------------------------------------------------------ static checks (D16)
     def check(self) -> list[Exception]:
@@ -174,15 +198,14 @@ class Flow:
         def edges(state: NodeState) -> list[tuple[int, NodeState]]:
             return [(conn.port_index, conn.producer) for conn in state.inputs]
 
-        cyclic: set[NodeState] = set()
-        seen: set[NodeState] = set()
+        sizes: dict[int, int] = {}
         for state in states:
-            if state in seen:
-                continue
-            for component in strongly_connected_components(state, lambda s: [] if s in seen else edges(s)):
-                seen.update(component)
-                if len(component) > 1 or any(conn.producer is component[0] for conn in component[0].inputs):
-                    cyclic.update(component)
+            sizes[state.scc] = sizes.get(state.scc, 0) + 1
+        cyclic = {
+            state
+            for state in states
+            if sizes[state.scc] > 1 or any(conn.producer is state for conn in state.inputs)
+        }
         if not cyclic:
             return None
         members = [state for state in states if state in cyclic]
@@ -366,7 +389,9 @@ class Flow:
             if conn.is_stale():
                 stale = True
                 producer = conn.producer
-                if producer.phase is not Phase.SCHEDULED and not (producer.pulled and producer.phase is Phase.IDLE):
+                if producer.scc == head.scc or (
+                    producer.phase is not Phase.SCHEDULED and not (producer.pulled and producer.phase is Phase.IDLE)
+                ):
                     explore = True
                     break
         instrument = self._instrument
@@ -385,7 +410,8 @@ class Flow:
             solution = solve(
                 head,
                 self._stale_edges,
-                lambda state: state is head or (state.phase is Phase.IDLE and not state.pulled and not state.skipped),
+                lambda state: state is head
+                or (state.phase is Phase.IDLE and not state.skipped and (not state.pulled or state.scc == head.scc)),
                 lambda state, port: state.ports[port].default_value is not EMPTY,
                 lambda state: state.order,
             )
@@ -405,8 +431,8 @@ class Flow:
                 continue
             phase = state.phase
             if phase is Phase.IDLE:
-                if state.pulled and state is not head:
-                    continue
+                if state.pulled and state.scc != head.scc:
+                    continue  # not looked into: it waits for its own upstream
                 self._start(state)
             elif phase is not Phase.SCHEDULED and phase is not Phase.FAILED:
                 self._want_more(state)  # a producer mid-lap (paused, or still publishing): ask for more

@@ -144,6 +144,7 @@ class NodeState:
         "evaluations",
         "port_conns",
         "start_pending",
+        "scc",
     )
 
     def __init__(self, node: "FinalizedNode", order: int) -> None:
@@ -182,6 +183,7 @@ class NodeState:
         self.evaluations = 0
         self.port_conns: list[Connection | None] = []
         self.start_pending = False
+        self.scc = order  # id of the node's strongly connected component in the static graph
 
     def public_status(self) -> Any:
         phase = self.phase
