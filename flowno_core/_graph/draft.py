@@ -247,7 +247,17 @@ class DraftGroupNode(DraftNode):
                 f"template {self._name()} was called outside a FlowHDL block; "
                 "call it inside `with FlowHDL() as f:` (or inside another template)"
             )
+        registered_before = len(parent._drafts)
         super().__init__(*args)
+        try:
+            self._build_body(parent, args)
+        except BaseException:
+            del parent._drafts[registered_before:]  # the failed group and its argument constants
+            raise
+
+    def _build_body(self, parent: Any, args: tuple[Any, ...]) -> None:
+        from .hdl import FlowHDLView
+
         with FlowHDLView(parent._on_register_finalized_node) as sub_view:
             returned = type(self).original_func(sub_view, *args)
             if returned is None:

@@ -259,10 +259,8 @@ class Connection:
         """The staleness rule (SPEC §2.4) for this port, with a fast path for plain final values."""
         produced = self.producer.data.gen
         consumed = self.consumer.data.gen
-        if produced is None:
-            return True
         stitch = self.port.stitch_level_0
-        if consumed is not None and len(produced) == 1 and len(consumed) == 1:
+        if produced is not None and consumed is not None and len(produced) == 1 and len(consumed) == 1:
             return produced[0] + stitch <= consumed[0]
         effective = stitched_generation(clip_generation(produced, self.minimum_run_level), stitch)
         return cmp_generation(effective, consumed) <= 0
