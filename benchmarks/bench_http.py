@@ -51,7 +51,7 @@ def plan(quick: bool) -> list[c.Job]:
     for case in CASES:
         for impl in IMPLS:
             size = n_bytes if case == "stream" else n_req
-            jobs.append(c.Job(case, size, impl, 2 if quick else 5, timeout=300 if quick else 900))
+            jobs.append(c.Job(case, size, impl, 2 if quick else 7, timeout=300 if quick else 900))
     return jobs
 
 

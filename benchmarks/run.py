@@ -12,7 +12,7 @@ Usage (from anywhere; needs only a Python >= 3.11 and access to PyPI the first t
 Set-up: ``<repo>/.bench-venv`` is created with this interpreter's ``venv`` module and gets
 ``flowno==0.1.19``, ``aiostream``, ``h11`` and flowno_core from this checkout, installed *editable*,
 so a re-run always measures the current working tree. The venv is re-used while the pinned
-requirements are unchanged. ``--no-venv`` runs with the current interpreter instead (whatever it has
+requirements are unchanged (``BENCH_VENV=/path`` puts it elsewhere). ``--no-venv`` runs with the current interpreter instead (whatever it has
 installed; missing implementations are reported, not fatal).
 
 Every ``bench_*.py`` script is then run in that venv; each one runs every (case, size,
@@ -35,7 +35,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-VENV = os.path.join(ROOT, ".bench-venv")
+VENV = os.environ.get("BENCH_VENV") or os.path.join(ROOT, ".bench-venv")
 BENCHES = ["kernel", "flow", "stream", "http"]
 REQUIREMENTS = ["flowno==0.1.19", "aiostream", "h11"]
 
