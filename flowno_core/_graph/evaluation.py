@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .state import NodeState
 
 _NO_VALUE = object()
+_NO_CONTEXT = nullcontext()
 
 
 async def park_on(waitable: Any) -> Any:
@@ -232,15 +233,16 @@ async def publish_final(flow: "Flow", state: "NodeState", data: tuple[Any, ...] 
 
 async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...]) -> None:
     """Publish one chunk (level 1), then pause until the runtime wants the next one (D2)."""
-    data_record = state.data
-    if not state.lap_open:
-        gen = data_record.gen
-        if state.lap_aborted and gen is not None and len(gen) > 1:
-            data_record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
-        gen = data_record.push(data, 1)
-        open_lap(state, gen[0])
+    record = state.data
+    if state.lap_open:
+        gen = record.gen
+        record.gen = (gen[0], gen[1] + 1)  # type: ignore[index]
+        record.chunk = data
     else:
-        data_record.push(data, 1)
+        gen = record.gen
+        if state.lap_aborted and gen is not None and len(gen) > 1:
+            record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
+        open_lap(state, record.push(data, 1)[0])  # type: ignore[index]
     add_chunk(state, data)
     wake_readers(state)
     instrument = flow._instrument
@@ -255,7 +257,7 @@ async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...])
     if instrument is not None:
         instrument.on_node_pause(flow, state.node, 1)
     state.phase = Phase.PAUSED
-    if state.demand and state.holders == 0:
+    if state.demand and not state.holders:
         await sleep_trap(0)  # readers made ready by this chunk run first
     else:
         if not state.demand:
@@ -274,13 +276,14 @@ async def drive_generator(flow: "Flow", state: "NodeState", agen: Any) -> tuple[
     if custom is None and type(draft).accumulate_streamed_data is not _default_accumulate():
         custom = draft.accumulate_streamed_data
     accumulator = Accumulator(repr(state.node), custom)
+    add = accumulator.add
     single = draft._single_output
     explicit: Any = _NO_VALUE
     instrument = flow._instrument
     finished = False
     try:
         while True:
-            lifecycle = instrument.node_lifecycle(flow, state.node, 1) if instrument is not None else nullcontext()
+            lifecycle = instrument.node_lifecycle(flow, state.node, 1) if instrument is not None else _NO_CONTEXT
             try:
                 with lifecycle:
                     if state.cancelled_streams:
@@ -305,7 +308,7 @@ async def drive_generator(flow: "Flow", state: "NodeState", agen: Any) -> tuple[
                     break
                 raise
             data = (chunk,) if single else _as_chunk(state, chunk)
-            accumulator.add(data)
+            add(data)
             await publish_chunk(flow, state, data)
             if flow._stopping:
                 return None

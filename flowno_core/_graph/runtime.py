@@ -34,6 +34,7 @@ from typing import Any
 
 from .._kernel.clock import MonotonicClock, VirtualClock
 from .._kernel.loop import EventLoop
+from .._kernel.traps import park_trap
 from .._kernel.task import PENDING, Task
 from ..errors import DeadlockError, MissingDefaultError, NodeExecutionError, TerminateLimitReached
 from . import evaluation
@@ -480,14 +481,21 @@ class Flow:
             self._terminate(TerminateLimitReached())
             return
         lap = state.lap
+        watched = self._instrument is not None
+        enqueued = False
         for conn in state.outputs:
             if conn.cancelled:
                 continue
             consumer = conn.consumer
-            if consumer.busy and not (conn.streaming and conn.bound and conn.lap == lap and state.lap_streamed):
-                consumer.rewant = True  # its running evaluation did not consume this: run it again after
+            if consumer.busy:
+                if not (conn.streaming and conn.bound and conn.lap == lap):
+                    consumer.rewant = True  # its running evaluation did not consume this: run it again after
+                if not watched:
+                    continue  # resolving a busy node does nothing
             self._enqueue(consumer)
-        self._process()
+            enqueued = True
+        if enqueued:
+            self._process()
 
     def _evaluation_ended(self, state: NodeState) -> None:
         for stream in state.streams:
@@ -543,11 +551,13 @@ class Flow:
         if producer.busy:
             producer.busy = False
             self._busy -= 1
-        self._process()
+            if not self._busy:
+                self._process()  # possibly the end of the run
 
     async def _stall(self, conn: Connection) -> None:
         """The consumer's stream has nothing new: wait for the producer (and ask it for more)."""
         consumer = conn.consumer
+        producer = conn.producer
         instrument = self._instrument
         if instrument is not None:
             old = consumer.public_status()
@@ -556,14 +566,15 @@ class Flow:
         consumer.stalled_on = conn
         if instrument is not None:
             instrument.on_node_status_change(self, consumer.node, old, consumer.public_status())
-            instrument.on_node_stalled(self, conn.producer.node, consumer.node.input(conn.port_index))
-        self._want_more(conn.producer)
-        try:
-            await evaluation.park_on(conn)
-        finally:
-            consumer.stalled_on = None
-            if consumer.phase is Phase.STALLED:
-                consumer.phase = previous
+            instrument.on_node_stalled(self, producer.node, consumer.node.input(conn.port_index))
+        if producer.phase is Phase.PAUSED and producer.holders == 0:
+            self._resume_producer(producer)
+        else:
+            self._want_more(producer)
+        await park_trap(conn.park_command)
+        consumer.stalled_on = None
+        if consumer.phase is Phase.STALLED:
+            consumer.phase = previous
 
     def _gathered_final(self, conn: Connection) -> None:
         """A level-0 consumer read the producer's latest final value (the barrier counts down)."""

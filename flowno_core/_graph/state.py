@@ -223,6 +223,7 @@ class Connection:
         "bound",
         "needs_final",
         "waiter",
+        "park_command",
     )
 
     def __init__(self, consumer: NodeState, port: FinalizedInputPort[Any], producer: NodeState, output_index: int) -> None:
@@ -244,6 +245,9 @@ class Connection:
         # level-0 barrier: the consumer has not gathered the producer's latest final value
         self.needs_final = False
         self.waiter: Task | None = None
+        from .._kernel.commands import Park
+
+        self.park_command = Park(self)
 
     # waitable protocol: a consumer parks here while its stream has nothing new
     def park(self, task: "Task") -> None:

@@ -217,20 +217,22 @@ class Stream(Generic[T], AsyncIterator[T]):
             await self._flow._stall(conn)
 
     def _take(self, conn: Connection, producer: NodeState, index: int) -> Any:
-        if not conn.active:
-            conn.active = True
-            conn.finished = False
-        chunk = producer.chunks[index - producer.chunk_base]
+        conn.active = True
+        base = producer.chunk_base
+        chunk = producer.chunks[index - base]
         conn.next_index = index + 1
-        chunk.remaining -= 1
-        if chunk.remaining <= 0 and index == producer.chunk_base:
+        remaining = chunk.remaining - 1
+        chunk.remaining = remaining
+        if remaining <= 0 and index == base:
             _trim(producer)
-        if index == producer.chunk_index and conn.holding:
-            conn.holding = False
-            producer.holders -= 1
-            if producer.holders == 0:
-                self._flow._gate_opened(producer)
-        elif index < producer.chunk_index and not conn.holding and producer.lap_open:
+        if index == producer.chunk_index:
+            if conn.holding:
+                conn.holding = False
+                holders = producer.holders - 1
+                producer.holders = holders
+                if not holders and producer.demand:
+                    self._flow._gate_opened(producer)
+        elif not conn.holding and producer.lap_open:
             conn.holding = True  # a late reader holds the producer until it catches up
             producer.holders += 1
         value = chunk.data[conn.output_index]
