@@ -1,0 +1,74 @@
+"""The public facades export exactly what SPEC §1.1 promises (and it is importable)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import flowno_core
+
+FLOWNO_NAMES = [
+    "node", "FlowHDL", "FlowHDLView", "Flow", "DraftNode", "DraftGroupNode", "Stream", "StreamCancelled",
+    "TerminateLimitReached", "current_flow", "current_node", "current_context", "EventLoop",
+    "current_event_loop", "spawn", "sleep", "socket", "exit", "azip", "AsyncQueue", "Event", "Lock",
+    "Condition", "SocketHandle",
+]
+INTERNAL_NAMES = [
+    "MissingDefaultError", "NodeExecutionError", "NodePlaceholder", "TaskHandle", "TaskCancelled",
+    "QueueClosedError", "AsyncSetQueue", "CountdownLatch", "current_task", "Generation", "RunLevel",
+    "NodeTaskStatus", "FlowInstrument", "EventLoopInstrument",
+]
+IO_NAMES = [
+    "HttpClient", "Headers", "HttpServer", "Response", "OkStreamingResponse", "ErrStreamingResponse",
+    "streaming_response_is_ok", "HTTPException",
+]
+
+
+@pytest.mark.parametrize("name", FLOWNO_NAMES + INTERNAL_NAMES)
+def test_every_promised_name_is_exported(name):
+    assert name in flowno_core.__all__
+    assert getattr(flowno_core, name) is not None
+
+
+def test_all_lists_only_real_names_without_duplicates():
+    assert len(flowno_core.__all__) == len(set(flowno_core.__all__))
+    for name in flowno_core.__all__:
+        assert hasattr(flowno_core, name), name
+
+
+def test_star_import_gives_the_facade():
+    namespace: dict[str, object] = {}
+    exec("from flowno_core import *", namespace)
+    assert set(flowno_core.__all__) <= set(namespace)
+
+
+@pytest.mark.parametrize("name", IO_NAMES)
+def test_io_exports(name):
+    io = importlib.import_module("flowno_core.io")
+    assert name in io.__all__
+    assert getattr(io, name) is not None
+
+
+def test_instrumentation_module_exports_both_bases():
+    from flowno_core.instrumentation import EventLoopInstrument, FlowInstrument
+
+    assert FlowInstrument is flowno_core.FlowInstrument
+    assert EventLoopInstrument is flowno_core.EventLoopInstrument
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    assert flowno_core.__version__ == version("flowno-core")
+
+
+def test_there_is_no_node_tuple():
+    assert not hasattr(flowno_core.node, "tuple")
+    assert hasattr(flowno_core.node, "template")
+
+
+def test_flowno_nodes_facade_lists_its_exports():
+    nodes = importlib.import_module("flowno_nodes")
+    for name in getattr(nodes, "__all__", []):
+        assert hasattr(nodes, name), name
