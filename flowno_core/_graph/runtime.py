@@ -37,7 +37,7 @@ from .._kernel.loop import EventLoop
 from .._kernel.traps import park_trap
 from .._kernel.task import PENDING, Task
 from ..errors import DeadlockError, MissingDefaultError, NodeExecutionError, TerminateLimitReached
-from . import evaluation
+from . import evaluation, gc_pause
 from .context import CURRENT_FLOW
 from .draft import DraftNode
 from .finalized import FinalizedNode
@@ -249,6 +249,7 @@ class Flow:
                 raise MissingDefaultError({state.node: ports for state, ports in cycle.items()})
             self._checked_nodes = len(self.nodes)
         self._prepare(limits, terminate_on_node_error, context_factory)
+        frozen = gc_pause.begin(len(self._states))
         token = CURRENT_FLOW.set(self)
         loop = self.event_loop
         loop.add_stall_handler(self._on_stall)
@@ -260,6 +261,7 @@ class Flow:
         finally:
             loop.remove_stall_handler(self._on_stall)
             CURRENT_FLOW.reset(token)
+            gc_pause.end(frozen)
             self._after_run()
             if instrument is not None:
                 instrument.on_flow_end(self)
@@ -302,7 +304,7 @@ class Flow:
             state.phase = Phase.IDLE
             state.busy = state.queued = state.pulled = state.rewant = state.demand = state.skipped = False
             state.task = None
-            state.slot = NodeSlot()
+            state.slot.task = None
             state.streams = []
             state.defaulted = []
             state.stalled_on = None
@@ -462,11 +464,8 @@ class Flow:
             self._busy += 1
         if instrument is not None:
             instrument.on_node_status_change(self, state.node, old, state.public_status())
-        task = state.task
-        if task is None:
-            handle = self.event_loop.create_task(evaluation.node_task(self, state))
-            task = state.task = handle._task
-            task.owner = state.node
+        if state.task is None:
+            state.task = self.event_loop.start_task(evaluation.node_task(self, state), state.node)
         elif not state.slot.wake():
             state.start_pending = True
 

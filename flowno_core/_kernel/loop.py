@@ -224,6 +224,14 @@ class EventLoop:
             self.call_soon_threadsafe(self._start, task, None)
         return task.handle
 
+    def start_task(self, coro: Any, owner: Any = None) -> Task:
+        """Start a task from the loop thread and return the kernel Task (for runtimes built on the
+        kernel; ``owner`` is what ``Task.owner`` reports, e.g. the node the task runs)."""
+        task = Task(coro, self)
+        task.owner = owner
+        self._start(task, None)
+        return task
+
     def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the loop thread at its next iteration (wakes a blocked loop)."""
         self._incoming.append((fn, args))
