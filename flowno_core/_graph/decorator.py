@@ -13,14 +13,16 @@ the class's non-callable attributes.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ..errors import NodeConfigurationError
 from .draft import DraftGroupNode, DraftNode, OriginalCall
 from .ports import EMPTY
 
-F = TypeVar("F")
+P = ParamSpec("P")
+R = TypeVar("R", covariant=True)
+C = TypeVar("C")
 
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
@@ -173,6 +175,31 @@ def template(func: Callable[..., Any]) -> type[DraftGroupNode]:
     return type(owner, (DraftGroupNode,), namespace)
 
 
+class NodeClass(Protocol[P, R]):
+    """What ``@node`` makes of ``async def F(a: A, b: B) -> R``, for type checkers.
+
+    Calling it takes F's parameters (so editors show and check them; a node or a forward reference
+    is accepted anywhere, since both are typed ``Any``) and gives a draft node.
+    """
+
+    __name__: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any: ...
+
+
+class NodeDecoratorWithOptions(Protocol):
+    """``@node(stream_in=[...], ...)``: a decorator with the same typing as plain ``@node``."""
+
+    @overload
+    def __call__(self, func_or_cls: Callable[P, Coroutine[Any, Any, R]], /) -> NodeClass[P, R]: ...
+
+    @overload
+    def __call__(self, func_or_cls: Callable[P, AsyncGenerator[R, Any]], /) -> NodeClass[P, R]: ...
+
+    @overload
+    def __call__(self, func_or_cls: type[C], /) -> Any: ...
+
+
 class NodeDecorator:
     """``@node``, ``@node(stream_in=[...], multiple_outputs=..., accumulate=...)`` and ``@node.template``.
 
@@ -198,7 +225,13 @@ class NodeDecorator:
     template = staticmethod(template)
 
     @overload
-    def __call__(self, func_or_cls: F, /) -> Any: ...
+    def __call__(self, func_or_cls: Callable[P, Coroutine[Any, Any, R]], /) -> "NodeClass[P, R]": ...
+
+    @overload
+    def __call__(self, func_or_cls: Callable[P, AsyncGenerator[R, Any]], /) -> "NodeClass[P, R]": ...
+
+    @overload
+    def __call__(self, func_or_cls: type[C], /) -> Any: ...
 
     @overload
     def __call__(
@@ -209,7 +242,7 @@ class NodeDecorator:
         stream_in: Iterable[str] | None = None,
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
-    ) -> Callable[[Any], Any]: ...
+    ) -> "NodeDecoratorWithOptions": ...
 
     def __call__(
         self,

@@ -110,6 +110,10 @@ class DraftNode:
     #: ``@node(accumulate=fn)``: replaces the built-in accumulation of streamed chunks
     _accumulate_fn: ClassVar[Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None] = None
 
+    #: defaults read from ``call``'s signature (cached per class when ``_default_values`` is empty)
+    _signature_defaults: ClassVar[dict[int, Any]]
+    _original_call: ClassVar[OriginalCall]
+
     _instance_id: int
 
     def __init__(self, *args: Any) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .draft import DraftGroupNode, DraftNode
 from .finalized import FinalizedNode
@@ -89,7 +89,7 @@ class FlowHDLView:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> Literal[False]:
         stack = view_stack()
         while stack and stack[-1] is not self:  # an inner view left open by an exception
             stack.pop()

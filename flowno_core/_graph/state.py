@@ -153,7 +153,7 @@ class NodeState:
         self.data: NodeData = node._data
         self.order = order
         self.ports: list[FinalizedInputPort[Any]] = []
-        self.inputs: list[Connection | None] = []
+        self.inputs: list[Connection] = []
         self.outputs: list[Connection] = []
         self.stream_outputs: list[Connection] = []
         self.slot = NodeSlot()

@@ -495,19 +495,19 @@ class EventLoop:
             if self._live_timers:
                 deadline = self._next_deadline()
                 now = clock.now()
-                wait = clock.real_wait(max(deadline - now, 0.0), io_pending)
+                timer_wait = clock.real_wait(max(deadline - now, 0.0), io_pending)
                 max_wait = self._debug_max_wait_time
-                if max_wait is not None and wait > max_wait:
-                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", wait, max_wait)
-                    wait = max_wait
-                woke = mux.poll(wait)
+                if max_wait is not None and timer_wait > max_wait:
+                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", timer_wait, max_wait)
+                    timer_wait = max_wait
+                woke = mux.poll(timer_wait)
                 if clock.is_virtual and not woke and not self._incoming and not ready:
                     clock.jump_to(deadline)
                 self._fire_timers(clock.now())
                 continue
             if not self._tasks:
                 return
-            wait = self._debug_max_wait_time
+            wait: float | None = self._debug_max_wait_time
             if not io_pending:
                 for handler in list(self._stall_handlers):
                     again = handler()

@@ -55,7 +55,7 @@ class HTTPException(Exception):
     def _describe(self) -> str:
         body = self.message
         if len(body) > 200:
-            body = body[:200] + (b"..." if isinstance(body, bytes) else "...")
+            body = body[:200] + b"..." if isinstance(body, bytes) else body[:200] + "..."
         where = f"{self.method} {self.url}: " if self.method and self.url else ""
         return f"{where}{self.status}: {body!r}"
 

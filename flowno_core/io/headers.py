@@ -75,7 +75,7 @@ class Headers:
                 self.add(name, value)
 
     @classmethod
-    def _from_wire(cls, pairs: list[tuple[bytes, bytes]]) -> "Headers":
+    def _from_wire(cls, pairs: Iterable[tuple[bytes, bytes]]) -> "Headers":
         """Headers from h11's already validated ``(lower-case name, value)`` byte pairs."""
         headers = cls()
         fields = headers._fields

@@ -35,6 +35,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         return None
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    clock = pyfuncitem.funcargs.get("real_clock") or pyfuncitem.funcargs.get("virtual_clock") or VirtualClock()
+    clock: Any = pyfuncitem.funcargs.get("real_clock") or pyfuncitem.funcargs.get("virtual_clock") or VirtualClock()
     EventLoop(clock=clock).run_until_complete(function(**kwargs), join=True)
     return True
