@@ -1,0 +1,42 @@
+"""flowno_nodes: ready-made nodes for flowno_core flows.
+
+Written only against flowno_core's public and low-level API, so an outside author has exactly the
+tools these nodes use. Nodes are grouped by category in subpackages; this module only re-exports.
+
+* ``flowno_nodes.connectors``: HTTP (``HttpGet``, ``HttpPost``, ``SSESource``), LLM chat streaming
+  (``ChatCompletion``) and files (``FileLines``, ``FileWriter``); see docs/connectors.md.
+
+Example::
+
+    from flowno_core import FlowHDL
+    from flowno_nodes import ChatCompletion, FileWriter
+
+    with FlowHDL() as f:
+        f.answer = ChatCompletion("Name three rivers")      # OPENAI_BASE_URL / OPENAI_API_KEY
+        f.saved = FileWriter("answer.txt", f.answer)
+    f.run_until_complete()
+"""
+
+from __future__ import annotations
+
+from .connectors import (
+    ChatCompletion,
+    ChatCompletionError,
+    FileLines,
+    FileWriter,
+    HttpGet,
+    HttpPost,
+    Secret,
+    SSESource,
+)
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionError",
+    "FileLines",
+    "FileWriter",
+    "HttpGet",
+    "HttpPost",
+    "SSESource",
+    "Secret",
+]
