@@ -35,6 +35,7 @@ import itertools
 import logging
 import threading
 from collections import deque
+from types import CoroutineType, GeneratorType
 from collections.abc import Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, overload
@@ -82,8 +83,11 @@ def is_coroutine_like(obj: object) -> bool:
     return inspect.iscoroutine(obj) or inspect.isgenerator(obj)
 
 
+_COROUTINE_TYPES = (CoroutineType, GeneratorType)
+
+
 def _check_coroutine(obj: object, who: str) -> None:
-    if is_coroutine_like(obj):
+    if obj.__class__ in _COROUTINE_TYPES or is_coroutine_like(obj):
         return
     if inspect.iscoroutinefunction(obj) or inspect.isgeneratorfunction(obj):
         hint = f"call it first: {who}({getattr(obj, '__name__', 'fn')}(...))"
@@ -706,12 +710,17 @@ class EventLoop:
         return child
 
     def _do_spawn(self, task: Task, command: Spawn) -> None:
-        child = self._new_child(task, command.coro)
-        if child is None:
-            return
+        coro = command.coro
+        if coro.__class__ is CoroutineType and self._instrument is None:  # the common case, inlined
+            child = Task(coro, self, task.context.copy())
+            self._tasks[coro] = child
+        else:
+            child = self._new_child(task, coro)  # type: ignore[assignment]
+            if child is None:
+                return
         ready = self._ready
         ready.append(child)
-        task.send_value = child.handle
+        task.send_value = child._handle = TaskHandle(child)
         ready.append(task)
 
     def _do_exit(self, task: Task, command: Exit) -> None:

@@ -40,6 +40,7 @@ class TaskStatus(enum.Enum):
 
 
 PENDING = TaskStatus.PENDING
+_set_current_task = CURRENT_TASK.set
 
 
 class Task:
@@ -56,7 +57,6 @@ class Task:
         "throw_exc",
         "parked_in",
         "status",
-        "started",
         "result",
         "error",
         "_done_lot",
@@ -70,7 +70,7 @@ class Task:
         self.coro = coro
         self.loop = loop
         ctx = contextvars.copy_context() if context is None else context
-        ctx.run(CURRENT_TASK.set, self)
+        ctx.run(_set_current_task, self)
         self.context = ctx
         self.run = ctx.run
         self.send = coro.send
@@ -79,7 +79,6 @@ class Task:
         self.throw_exc: BaseException | None = None
         self.parked_in: Any = None
         self.status = PENDING
-        self.started = False
         self.result: Any = None
         self.error: BaseException | None = None
         self._done_lot: ParkingLot | None = None
