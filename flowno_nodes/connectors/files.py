@@ -5,7 +5,7 @@ opens the file and reads it in batches of whole lines (``readlines(64 KiB)``) wi
 then yields the lines of a batch one by one: one thread hop per 64 KiB, not per line.
 
 ``FileWriter`` reads its ``stream_in`` input and hands the data to a flusher task that writes it
-with ``to_thread`` and flushes after every write. While a write is in flight, newly arrived chunks
+with ``to_thread`` to an unbuffered file, so every write reaches the operating system at once. While a write is in flight, newly arrived chunks
 are gathered and go out together in the next write: a slow stream (tokens from an LLM) is written
 chunk by chunk as it arrives, a fast one (lines of a big file) in large batches. When more than
 ``HIGH_WATER`` bytes are waiting, the node stops reading its input until they are written, which
@@ -53,6 +53,13 @@ class _LockedFile:
     def close(self) -> None:
         with self.lock:
             self.file.close()
+
+    def close_quietly(self) -> None:
+        """Close on an error path: a second error must not hide the first one."""
+        try:
+            self.close()
+        except OSError:
+            pass
 
 
 def _keep_first(accumulated: tuple[Any, ...], chunk: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -128,7 +135,7 @@ async def FileLines(path: PathLike, encoding: str = "utf-8", keep_ends: bool = F
                 except StreamCancelled:
                     raise StopAsyncIteration(count) from None
     finally:
-        locked.close()
+        locked.close_quietly()
     raise StopAsyncIteration(count)
 
 
@@ -177,26 +184,39 @@ class _BatchWriter:
         try:
             while self.pending:
                 batch, self.pending, self.pending_size = self.pending, [], 0
-                self.written += await to_thread(self.locked.run, _write_and_flush, self.locked.file, batch)
+                self.written += await to_thread(self.locked.run, _write_all, self.locked.file, batch)
         except Exception as error:  # noqa: BLE001 - handed to the node, which raises it
             self.error = error
             self.pending, self.pending_size = [], 0
         finally:
             self.flusher = None
 
-    def close(self) -> None:
+    def close(self, quietly: bool = False) -> None:
+        """Stop a flusher still running (error or cancellation) and close the file."""
         flusher = self.flusher
         if flusher is not None and not flusher.done:
             flusher.cancel()
         self.flusher = None
-        self.locked.close()
+        if quietly:
+            self.locked.close_quietly()
+            return
+        try:
+            self.locked.close()
+        except OSError as error:
+            _add_path_note(error, "closing", self.path)
+            raise
 
 
-def _write_and_flush(file: IO[bytes], batch: list[bytes]) -> int:
-    data = batch[0] if len(batch) == 1 else b"".join(batch)
-    file.write(data)
-    file.flush()
-    return len(data)
+def _write_all(file: IO[bytes], batch: list[bytes]) -> int:
+    """Write ``batch`` to an unbuffered file (a raw write may take only part of the data)."""
+    data = memoryview(batch[0] if len(batch) == 1 else b"".join(batch))
+    total = len(data)
+    while data:
+        written = file.write(data)
+        if not written:
+            raise OSError(f"the file accepted no data ({written!r} bytes written)")
+        data = data[written:]
+    return total
 
 
 def _encode(chunk: Any, encoding: str, path: Any) -> bytes:
@@ -250,12 +270,13 @@ async def FileWriter(path: PathLike, text_stream: Stream[Any], encoding: str = "
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"FileWriter: path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
-    locked = _LockedFile(await to_thread(open, path, "ab" if append else "wb"))
+    locked = _LockedFile(await to_thread(open, path, "ab" if append else "wb", buffering=0))
     writer = _BatchWriter(locked, path)
     try:
         async for chunk in text_stream:
             await writer.write(_encode(chunk, encoding, path))
         await writer.drain()
-    finally:
         writer.close()
+    finally:
+        writer.close(quietly=True)
     return writer.written
