@@ -19,19 +19,28 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from flowno_core import DraftNode
 
-N = TypeVar("N", bound=type[DraftNode])
+C = TypeVar("C")
 
 Prepare = Callable[[dict[str, Any]], None]
 
 
-def with_keywords(node_class: N | None = None, *, prepare: Prepare | None = None) -> Any:
+@overload
+def with_keywords(node_class: C, /) -> C: ...
+
+
+@overload
+def with_keywords(*, prepare: Prepare | None = None) -> Callable[[C], C]: ...
+
+
+def with_keywords(node_class: Any = None, /, *, prepare: Prepare | None = None) -> Any:
     """Let a ``@node`` function class take its parameters by name as well as by position.
 
-    Use it above ``@node`` (``@with_keywords`` or ``@with_keywords(prepare=fn)``).
+    Use it above ``@node`` (``@with_keywords`` or ``@with_keywords(prepare=fn)``). For type
+    checkers the class keeps the type ``@node`` gave it (the function's parameters).
 
     Example::
 
@@ -48,10 +57,11 @@ def with_keywords(node_class: N | None = None, *, prepare: Prepare | None = None
     return _subclass(node_class, prepare)
 
 
-def _subclass(node_class: N, prepare: Prepare | None) -> N:
+def _subclass(node_class: Any, prepare: Prepare | None) -> Any:
     function = getattr(node_class, "__wrapped__", None)
-    if function is None:
+    if not (isinstance(node_class, type) and issubclass(node_class, DraftNode)) or function is None:
         raise TypeError(f"with_keywords() expects a class made by @node from a function, got {node_class!r}")
+    base: type[DraftNode] = node_class
     signature = inspect.signature(function)
     parameters = list(signature.parameters.values())
     name = node_class.__name__
@@ -59,7 +69,7 @@ def _subclass(node_class: N, prepare: Prepare | None) -> N:
     def __init__(self: DraftNode, *args: Any, **kwargs: Any) -> None:
         if kwargs or prepare is not None:
             args = _positional(name, signature, parameters, args, kwargs, prepare)
-        node_class.__init__(self, *args)
+        base.__init__(self, *args)
 
     self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     __init__.__signature__ = signature.replace(parameters=[self_parameter, *parameters])  # type: ignore[attr-defined]
@@ -70,7 +80,7 @@ def _subclass(node_class: N, prepare: Prepare | None) -> N:
         "__doc__": node_class.__doc__,
         "_instance_counter": 0,
     }
-    return type(name, (node_class,), namespace)  # type: ignore[return-value]
+    return type(name, (base,), namespace)
 
 
 def _positional(

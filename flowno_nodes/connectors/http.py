@@ -173,7 +173,8 @@ async def SSESource(
     count = 0
     try:
         if not streaming_response_is_ok(response):
-            await response.raise_for_status()
+            await response.raise_for_status()  # always raises HTTPException
+            return
         media = media_type(response.headers)
         if media != "text/event-stream":
             raise HttpProtocolError(

@@ -116,7 +116,7 @@ def test_writer_appends_and_accepts_a_plain_value(tmp_path: Path):
 def test_writer_with_another_encoding(tmp_path: Path):
     out = tmp_path / "latin.txt"
     with FlowHDL() as f:
-        f.saved = FileWriter(out, "café", "latin-1")
+        f.saved = FileWriter(out, "café", "latin-1")  # type: ignore[arg-type]  # a plain value feeds a stream_in port
     f.run_until_complete()
     assert out.read_bytes() == b"caf\xe9"
 
@@ -153,7 +153,7 @@ def test_missing_file_and_missing_directory(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="nope.txt"):
         f.run_until_complete()
     with FlowHDL() as f:
-        f.saved = FileWriter(tmp_path / "no-dir" / "out.txt", "x")
+        f.saved = FileWriter(tmp_path / "no-dir" / "out.txt", "x")  # type: ignore[arg-type]
     with pytest.raises(FileNotFoundError, match="no-dir"):
         f.run_until_complete()
 

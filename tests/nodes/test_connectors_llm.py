@@ -267,3 +267,24 @@ def test_secret_hides_itself():
     assert key.reveal() == KEY and Secret(key).reveal() == KEY
     with pytest.raises(TypeError):
         Secret(123)  # type: ignore[arg-type]
+
+
+def test_flow_stopped_by_another_node_closes_the_connection():
+    server, log = chat_server(endless=True, pause=0.001)
+
+    @node(stream_in=["tokens"])
+    async def Explode(tokens: Stream[str]) -> None:
+        count = 0
+        async for _ in tokens:
+            count += 1
+            if count == 5:
+                raise ValueError("consumer failed")
+
+    with ServerThread(server) as url:
+        with FlowHDL() as f:
+            f.tokens = ChatCompletion("hi", base_url=url + "/v1")
+            f.boom = Explode(f.tokens)
+            f.seen = Collect(f.tokens)
+        with pytest.raises(ValueError, match="consumer failed"):
+            run(f)  # also asserts that no client socket is left open
+        assert log.streams_closed.wait(WAIT), "the server's handler never saw the connection close"
