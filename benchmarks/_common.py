@@ -17,8 +17,9 @@ Timing: each job runs a smaller warm-up first, then ``reps`` timed repetitions (
 exceed the 60 s ``TIME_BUDGET``) with a
 ``gc.collect()`` before each. Every repetition builds its own fresh objects (loop, flow, queues)
 outside the timed region where the API allows; the timed region is measured with
-``time.perf_counter``. Tables show the median of the repetitions (``--metric best`` switches to the
-best one); ratios are computed from the same figure.
+``time.perf_counter``. Tables show the best of the repetitions (the machine is shared, and the best
+run is the one least disturbed by other load; ``--metric median`` shows medians); ratios are
+computed from the same figure. Both figures and every sample are kept in the JSON output.
 
 Nothing here is imported by the test suite; benchmarks never assert.
 """
@@ -307,14 +308,15 @@ def _grid(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
 
 
-def describe_machine(info: dict[str, Any], metric: str, quick: bool) -> str:
+def describe_machine(info: dict[str, Any], metric: str, quick: bool, rounds: int = 1) -> str:
     """One line saying when, where and on what code a set of results was measured."""
     code = f"flowno_core commit {info.get('commit', '-')}"
     if info.get("dirty"):
         code += " plus uncommitted changes in flowno_core/"
     return (f"Measured {info.get('date', '?')} on {info.get('cpus', '?')} cores, Python {info.get('python', '?')}, "
             f"{code}, flowno {info.get('flowno', '-')}, aiostream {info.get('aiostream', '-')}, "
-            f"h11 {info.get('h11', '-')}; {metric} of the repetitions{' (QUICK MODE: smoke sizes)' if quick else ''}.")
+            f"h11 {info.get('h11', '-')}; {metric} of the repetitions"
+            f"{f' pooled over {rounds} rounds' if rounds > 1 else ''}{' (QUICK MODE: smoke sizes)' if quick else ''}.")
 
 
 def machine_info() -> dict[str, Any]:
@@ -367,7 +369,33 @@ def _run_subprocess(script: str, payload: dict[str, Any], timeout: float) -> tup
     return "error", None, ((err or "") + (out or ""))[-2000:]
 
 
-def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True) -> list[Result]:
+def merge_rounds(results: list[Result]) -> list[Result]:
+    """Combine the results of several rounds of the same jobs: samples pooled, best and median
+    recomputed; a job that failed in one round keeps the successful rounds (with a note)."""
+    merged: dict[tuple[str, int, str], Result] = {}
+    for r in results:
+        key = (r.case, r.size, r.impl)
+        m = merged.get(key)
+        if m is None:
+            merged[key] = Result(**asdict(r))
+            continue
+        if m.status != "ok" and r.status == "ok":
+            r.note = (r.note + "; " if r.note else "") + f"another round: {m.status}"
+            merged[key] = Result(**asdict(r))
+            continue
+        if r.status != "ok" or m.status != "ok":
+            if r.status != "ok" and m.status == "ok":
+                m.note = (m.note + "; " if m.note else "") + f"another round: {r.status}"
+            continue
+        m.samples += r.samples
+        m.best = max(m.samples) if m.higher_is_better else min(m.samples)
+        m.median = statistics.median(m.samples)
+    return list(merged.values())
+
+
+def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True, rounds: int = 1) -> list[Result]:
+    """Probe the implementations, then run every job in its own subprocess, ``rounds`` times over
+    (round-robin, so a burst of load from elsewhere does not hit one implementation only)."""
     bench = module.BENCH
     availability: dict[str, str | None] = {}
     for impl in dict.fromkeys(j.impl for j in jobs):
@@ -379,7 +407,7 @@ def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True)
         if availability[impl] and verbose:
             print(f"  {availability[impl]}", flush=True)
     results: list[Result] = []
-    for job in jobs:
+    for job in [j for _ in range(max(1, rounds)) for j in jobs]:
         reason = availability.get(job.impl)
         if reason:
             results.append(Result(bench, job.case, job.size, job.impl, "unavailable", note=reason))
@@ -401,7 +429,7 @@ def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True)
             print(f"  {bench:6} {job.case:14} {job.size:>9,} {job.impl:12} {shown}   [{wall:.1f}s]", flush=True)
             if r.status == "error" and err.strip():
                 print("    " + "\n    ".join(err.strip().splitlines()[-8:]), file=sys.stderr, flush=True)
-    return results
+    return merge_rounds(results)
 
 
 def worker(module: Any, payload: dict[str, Any]) -> None:
@@ -426,9 +454,13 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions per job")
     parser.add_argument("--impl", default=None, help="comma list of implementations to run")
     parser.add_argument("--case", default=None, help="comma list of cases to run")
-    parser.add_argument("--metric", choices=["median", "best"], default="median")
+    parser.add_argument("--metric", choices=["best", "median"], default="best",
+                        help="which repetition the tables show: the best (default; least "
+                        "disturbed by other load) or the median")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
     parser.add_argument("--json", default=None, help="write the results to this JSON file")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the whole job list this many times (round-robin) and pool the samples")
 
 
 def select_jobs(module: Any, args: argparse.Namespace) -> list[Job]:
@@ -464,7 +496,7 @@ def main(module: Any) -> None:
     script = os.path.abspath(module.__file__)
     jobs = select_jobs(module, args)
     print(f"[{module.BENCH}] {len(jobs)} jobs with {sys.executable}", flush=True)
-    results = orchestrate(module, script, jobs)
+    results = orchestrate(module, script, jobs, rounds=args.rounds)
     print()
     print(report(module, results, args.metric, markdown=False))
     if args.markdown:
@@ -472,5 +504,5 @@ def main(module: Any) -> None:
         print(report(module, results, args.metric, markdown=True))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"machine": machine_info(), "quick": args.quick, "bench": module.BENCH,
+            json.dump({"machine": machine_info(), "quick": args.quick, "rounds": args.rounds, "bench": module.BENCH,
                        "results": [asdict(r) for r in results]}, fh, indent=1)

@@ -83,9 +83,13 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions per job")
     parser.add_argument("--impl", default=None, help="comma list of implementations")
     parser.add_argument("--case", default=None, help="comma list of cases")
-    parser.add_argument("--metric", choices=["median", "best"], default="median")
+    parser.add_argument("--metric", choices=["best", "median"], default="best",
+                        help="which repetition the tables show: the best (default; least "
+                        "disturbed by other load) or the median")
     parser.add_argument("--markdown", action="store_true", help="also print markdown tables")
     parser.add_argument("--json", default=None, help="write all raw results to this JSON file")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="run each benchmark's job list this many times (round-robin) and pool the samples")
     parser.add_argument("--no-venv", action="store_true", help="use this interpreter as it is")
     parser.add_argument("--reinstall", action="store_true", help="reinstall the venv's packages")
     parser.add_argument("--update-readme", action="store_true",
@@ -104,7 +108,7 @@ def main() -> None:
             for flag in ("quick",):
                 if getattr(args, flag):
                     cmd.append(f"--{flag}")
-            for opt in ("reps", "impl", "case"):
+            for opt in ("reps", "impl", "case", "rounds"):
                 if getattr(args, opt) is not None:
                     cmd += [f"--{opt}", str(getattr(args, opt))]
             print(f"\n##### {bench}", flush=True)
@@ -124,14 +128,16 @@ def main() -> None:
     import _common as c
 
     print("\n" + "=" * 100)
-    print(f"SUMMARY  {c.describe_machine(machine, args.metric, args.quick)}  [{time.time() - started:.0f}s]\n")
+    print(f"SUMMARY  {c.describe_machine(machine, args.metric, args.quick, args.rounds or 1)}  "
+          f"[{time.time() - started:.0f}s]\n")
     sections: dict[str, str] = {}
     for data in all_results:
         module = importlib.import_module(f"bench_{data['bench']}")
         results = [c.Result(**r) for r in data["results"]]
         print(c.report(module, results, args.metric, markdown=False) + "\n")
         md = c.report(module, results, args.metric, markdown=True).split("\n", 1)[1]  # drop "### name"
-        sections[data["bench"]] = c.describe_machine(data["machine"], args.metric, args.quick) + "\n\n" + md
+        sections[data["bench"]] = (c.describe_machine(data["machine"], args.metric, args.quick, data.get("rounds", 1))
+                                   + "\n\n" + md)
     if args.markdown:
         print("-" * 100 + "\nMarkdown for benchmarks/README.md (one block per <!-- results:NAME --> marker):\n")
         for name, body in sections.items():
