@@ -39,9 +39,10 @@ def _category(value: Any) -> int:
 class _Port:
     """Accumulation state of one output port."""
 
-    __slots__ = ("category", "total", "parts", "overflow")
+    __slots__ = ("category", "kind", "total", "parts", "overflow")
 
     def __init__(self, first: Any) -> None:
+        self.kind = type(first)
         self.category = _category(first)
         self.total = first if self.category == _NUMBER else None
         self.parts: list[Any] = [first]
@@ -111,6 +112,20 @@ class Accumulator:
         if ports is None:
             self.ports = [_Port(value) for value in chunk]
             return
+        if len(ports) == 1 and len(chunk) == 1:  # the common case, inlined: one output, same type
+            port = ports[0]
+            value = chunk[0]
+            if value.__class__ is port.kind:
+                parts = port.parts
+                if port.category == _NUMBER:
+                    port.total += value
+                    if len(parts) < NUMERIC_HISTORY:
+                        parts.append(value)
+                    else:
+                        port.overflow = True
+                else:
+                    parts.append(value)
+                return
         if len(chunk) != len(ports):
             raise ValueError(
                 f"{self.owner} yielded a chunk with {len(chunk)} values after chunks with {len(ports)}; "

@@ -21,13 +21,14 @@ from types import AsyncGeneratorType, CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .._kernel.commands import Park
+from .._kernel.parking import reschedule
 from .._kernel.traps import park_trap, sleep_trap
 from ..errors import MissingDefaultError, StreamCancelled, TaskCancelled
 from .accumulate import Accumulator
 from .generations import inc_generation
 from .ports import EMPTY
-from .state import Phase
-from .streams import add_chunk, close_lap, make_stream, open_lap, wake_readers
+from .state import Chunk, Phase
+from .streams import close_lap, make_stream, open_lap
 
 if TYPE_CHECKING:
     from .runtime import Flow
@@ -243,8 +244,26 @@ async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...])
         if state.lap_aborted and gen is not None and len(gen) > 1:
             record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
         open_lap(state, record.push(data, 1)[0])  # type: ignore[index]
-    add_chunk(state, data)
-    wake_readers(state)
+    # retain the chunk for live readers, count the active ones (the gate), wake the waiting ones
+    index = state.chunk_index + 1
+    state.chunk_index = index
+    live = 0
+    holders = 0
+    for conn in reversed(state.stream_outputs):
+        if not conn.finished:
+            live += 1
+            if conn.active:
+                holders += 1
+                conn.holding = True
+        waiter = conn.waiter
+        if waiter is not None:
+            conn.waiter = None
+            reschedule(waiter, None, None, True)
+    state.holders = holders
+    if live:
+        state.chunks.append(Chunk(data, live))
+    else:
+        state.chunk_base = index + 1
     instrument = flow._instrument
     if instrument is not None:
         instrument.on_node_emitted_data(flow, state.node, data, 1)
@@ -257,7 +276,7 @@ async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...])
     if instrument is not None:
         instrument.on_node_pause(flow, state.node, 1)
     state.phase = Phase.PAUSED
-    if state.demand and not state.holders:
+    if state.demand and not holders:
         await sleep_trap(0)  # readers made ready by this chunk run first
     else:
         if not state.demand:
@@ -283,19 +302,20 @@ async def drive_generator(flow: "Flow", state: "NodeState", agen: Any) -> tuple[
     finished = False
     try:
         while True:
-            lifecycle = instrument.node_lifecycle(flow, state.node, 1) if instrument is not None else _NO_CONTEXT
             try:
-                with lifecycle:
-                    if state.cancelled_streams:
-                        stream = state.cancelled_streams[0]
-                        state.cancelled_streams.clear()
-                        try:
-                            chunk = await agen.athrow(StreamCancelled(stream))
-                        except StreamCancelled:
-                            finished = True
-                            await _cancel_own_streams(state)
-                            break
-                    else:
+                if state.cancelled_streams:
+                    stream = state.cancelled_streams[0]
+                    state.cancelled_streams.clear()
+                    try:
+                        chunk = await agen.athrow(StreamCancelled(stream))
+                    except StreamCancelled:
+                        finished = True
+                        await _cancel_own_streams(state)
+                        break
+                elif instrument is None:
+                    chunk = await agen.__anext__()
+                else:
+                    with instrument.node_lifecycle(flow, state.node, 1):
                         chunk = await agen.__anext__()
             except StopAsyncIteration:
                 finished = True

@@ -566,8 +566,12 @@ class Flow:
         if instrument is not None:
             instrument.on_node_status_change(self, consumer.node, old, consumer.public_status())
             instrument.on_node_stalled(self, producer.node, consumer.node.input(conn.port_index))
-        if producer.phase is Phase.PAUSED and producer.holders == 0:
-            self._resume_producer(producer)
+        if producer.phase is Phase.PAUSED and not producer.holders and not self._stopping:
+            producer.demand = False  # inlined _resume_producer: the hot path of every stream
+            if not producer.busy:
+                producer.busy = True
+                self._busy += 1
+            producer.slot.wake()
         else:
             self._want_more(producer)
         await park_trap(conn.park_command)

@@ -59,25 +59,6 @@ def open_lap(producer: NodeState, lap: int) -> None:
         conn.finished = conn.consumer.skipped or conn.consumer.phase is Phase.FAILED
 
 
-def add_chunk(producer: NodeState, data: tuple[Any, ...]) -> None:
-    """Retain chunk ``chunk_index + 1`` for the live connections and count the gate's holders."""
-    index = producer.chunk_index + 1
-    producer.chunk_index = index
-    live = 0
-    holders = 0
-    for conn in producer.stream_outputs:
-        if not conn.finished:
-            live += 1
-            if conn.active:
-                holders += 1
-                conn.holding = True
-    producer.holders = holders
-    if live:
-        producer.chunks.append(Chunk(data, live))
-    else:
-        producer.chunk_base = index + 1
-
-
 def close_lap(producer: NodeState) -> None:
     producer.lap_open = False
     wake_readers(producer)
@@ -224,7 +205,11 @@ class Stream(Generic[T], AsyncIterator[T]):
         remaining = chunk.remaining - 1
         chunk.remaining = remaining
         if remaining <= 0 and index == base:
-            _trim(producer)
+            chunks = producer.chunks
+            chunks.popleft()
+            producer.chunk_base = base + 1
+            if chunks and chunks[0].remaining <= 0:
+                _trim(producer)
         if index == producer.chunk_index:
             if conn.holding:
                 conn.holding = False
