@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from flowno_nodes.connectors import files
 def open_files_for(path: Path) -> list[str]:
     """File descriptors of this process that point at ``path`` (Linux /proc)."""
     target = str(path.resolve())
-    found = []
+    found: list[str] = []
+    if not os.path.isdir("/proc/self/fd"):
+        return found
     for fd in os.listdir("/proc/self/fd"):
         try:
             if os.readlink(f"/proc/self/fd/{fd}") == target:
@@ -71,7 +74,10 @@ def test_large_file_round_trip_through_a_transform(tmp_path: Path):
         f.lines = FileLines(source)
         f.loud = Shout(f.lines)
         f.saved = FileWriter(out, f.loud)
+    threads = set(threading.enumerate())
     f.run_until_complete()
+    assert set(threading.enumerate()) == threads  # the worker threads ended with the run
+    assert open_files_for(source) == open_files_for(out) == []
     expected = "".join(line.upper() + "\n" for line in lines)
     assert out.read_text() == expected
     assert f.saved.get_data() == (len(expected.encode()),)

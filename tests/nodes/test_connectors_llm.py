@@ -155,21 +155,31 @@ def test_api_key_argument_beats_the_environment_and_never_reaches_logs_or_reprs(
         assert all(secret not in repr(n) for n in f._flow.nodes)
 
 
-def test_wrong_key_gives_a_clear_error_without_the_key(caplog):
+@pytest.mark.parametrize("source", ["secret argument", "str argument", "environment"])
+def test_wrong_key_gives_a_clear_error_without_the_key(source, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
+    for name in ("flowno_core", "flowno_nodes", "tests.nodes.http"):
+        caplog.set_level(logging.DEBUG, logger=name)
     wrong = "sk-wrong-key-0000000000"
     server, log = chat_server(require_key=KEY)  # its 401 body quotes the key it received
     with ServerThread(server) as url:
         with FlowHDL() as f:
-            f.answer = ChatCompletion("hi", base_url=url + "/v1", api_key=Secret(wrong))
-        with pytest.raises(HTTPException) as caught:
-            run(f)
+            if source == "environment":
+                monkeypatch.setenv("OPENAI_API_KEY", wrong)
+                f.answer = ChatCompletion("hi", base_url=url + "/v1")
+            else:
+                f.answer = ChatCompletion("hi", base_url=url + "/v1", api_key=Secret(wrong) if "secret" in source else wrong)
+            f.seen = Collect(f.answer)
+        with LogInstrument(), HttpLoggingInstrument(logging.getLogger("tests.nodes.http")):
+            with pytest.raises(HTTPException) as caught:
+                run(f)
     error = caught.value
-    text = str(error) + "\n".join(getattr(error, "__notes__", []))
+    text = str(error) + "\n".join(getattr(error, "__notes__", [])) + repr(error) + repr(error.args)
     assert str(error).startswith(f"POST {url}/v1/chat/completions: HTTP/1.1 401")
     assert error.status_code == 401
     assert "Incorrect API key provided: ***" in text
     assert wrong not in text and wrong not in caplog.text
+    assert any("REQUEST" in record.getMessage() for record in caplog.records)
     assert log.authorizations == [f"Bearer {wrong}"]
 
 
