@@ -5,7 +5,8 @@ Theory of operation: a flow with many nodes holds hundreds of thousands of long-
 generation, which triggers full collections that rescan all of them: on a 20,000-node chain that
 was two thirds of the run time. ``gc.freeze()`` moves the objects alive when the run starts into
 CPython's permanent generation, so collections during the run only scan what the run allocates;
-``gc.unfreeze()`` at the end hands them back. Only large flows do it, only when nobody else in the
+``gc.unfreeze()`` at the end hands them back. A large run that creates many node tasks freezes
+again every ``REFREEZE_EVERY`` of them, so those do not trigger full collections either. Only large flows do it, only when nobody else in the
 process uses freeze, and nested or concurrent runs share one freeze (a counter under a lock).
 """
 
@@ -32,6 +33,16 @@ def begin(node_count: int) -> bool:
             gc.freeze()
         _holders += 1
         return True
+
+
+REFREEZE_EVERY = 8192
+
+
+def refreeze() -> None:
+    """Freeze again what the run has created so far (long-lived node tasks of a large first run)."""
+    with _lock:
+        if _holders:
+            gc.freeze()
 
 
 def end(held: bool) -> None:

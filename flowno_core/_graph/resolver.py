@@ -22,7 +22,7 @@ be broken.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -47,10 +47,13 @@ class Solution(Generic[N]):
     waiting: list[N]
 
 
-def strongly_connected_components(head: N, edges: Callable[[N], Sequence[tuple[int, N]]]) -> list[list[N]]:
+def strongly_connected_components(
+    head: N, edges: Callable[[N], Sequence[tuple[int, N]]], done: Collection[N] = ()
+) -> list[list[N]]:
     """Tarjan's algorithm without recursion, from ``head`` along ``edges``.
 
     Components come out in reverse topological order (a component after everything it reaches).
+    Nodes in ``done`` (components found by an earlier search) are not entered.
     """
     index: dict[N, int] = {head: 0}
     low: dict[N, int] = {head: 0}
@@ -63,6 +66,8 @@ def strongly_connected_components(head: N, edges: Callable[[N], Sequence[tuple[i
         node, successors = work[-1]
         descended = False
         for _, successor in successors:  # type: ignore[attr-defined]
+            if successor in done:
+                continue
             if successor not in index:
                 index[successor] = low[successor] = counter
                 counter += 1

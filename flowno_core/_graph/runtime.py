@@ -82,6 +82,8 @@ class Flow:
         self._stall_mark = -1
         self._stall_since = 0.0
         self.deadlock_grace = DEADLOCK_GRACE_SECONDS
+        self._frozen = False
+        self._tasks_started = 0
 
     # ------------------------------------------------------------------ building
     def add_node(self, node: FinalizedNode) -> None:
@@ -161,13 +163,10 @@ class Flow:
         for state in self._states:
             if state in seen:
                 continue
-            explored = set(seen)
             components = strongly_connected_components(
-                state, lambda s: [] if s in explored else [(c.port_index, c.producer) for c in s.inputs]
+                state, lambda s: [(c.port_index, c.producer) for c in s.inputs], seen
             )
             for component in components:
-                if component[0] in explored:
-                    continue
                 seen.update(component)
                 for member in component:
                     member.scc = number
@@ -249,7 +248,7 @@ class Flow:
                 raise MissingDefaultError({state.node: ports for state, ports in cycle.items()})
             self._checked_nodes = len(self.nodes)
         self._prepare(limits, terminate_on_node_error, context_factory)
-        frozen = gc_pause.begin(len(self._states))
+        frozen = self._frozen = gc_pause.begin(len(self._states))
         token = CURRENT_FLOW.set(self)
         loop = self.event_loop
         loop.add_stall_handler(self._on_stall)
@@ -466,6 +465,9 @@ class Flow:
             instrument.on_node_status_change(self, state.node, old, state.public_status())
         if state.task is None:
             state.task = self.event_loop.start_task(evaluation.node_task(self, state), state.node)
+            self._tasks_started += 1
+            if self._frozen and not self._tasks_started % gc_pause.REFREEZE_EVERY:
+                gc_pause.refreeze()
         elif not state.slot.wake():
             state.start_pending = True
 
@@ -571,6 +573,17 @@ class Flow:
             if not producer.busy:
                 producer.busy = True
                 self._busy += 1
+            task = producer.slot.task
+            if task is not None and self.event_loop.can_step_inline() and _no_reader_starting(producer):
+                # Run the producer's next step right here instead of parking and waiting for the
+                # run queue: it publishes the next chunk (or parks on something else) and we read
+                # on. Two task switches saved per chunk; the kernel bounds how often this happens.
+                producer.slot.task = None
+                self.event_loop.step_inline(task)
+                consumer.stalled_on = None
+                if consumer.phase is Phase.STALLED:
+                    consumer.phase = previous
+                return
             producer.slot.wake()
         else:
             self._want_more(producer)
@@ -677,6 +690,15 @@ class Flow:
         if task is not None:
             return f"running, waiting for {task.describe_wait()}"
         return f"{phase.value}"
+
+
+def _no_reader_starting(producer: NodeState) -> bool:
+    """No streaming consumer of ``producer`` is about to start (D2: it must read the current chunk
+    before the producer makes the next one)."""
+    for conn in producer.stream_outputs:
+        if conn.consumer.phase is Phase.SCHEDULED:
+            return False
+    return True
 
 
 def _check_generation(value: Any, where: Any) -> Any:

@@ -56,6 +56,8 @@ R = TypeVar("R")
 _thread_state = threading.local()
 
 _BATCH_STEPS = 64
+_INLINE_STEPS = 256
+_INLINE_DEPTH = 8
 _SHUTDOWN_ROUNDS = 3
 _SHUTDOWN_STEPS = 10_000
 
@@ -188,6 +190,8 @@ class EventLoop:
         self._pool: ThreadPoolExecutor | None = None
         self._threads_in_flight = 0
         self._stall_handlers: list[Callable[[], float | None]] = []
+        self._inline_budget = 0
+        self._inline_depth = 0
         self.steps = 0  # batches run so far (lets stall handlers tell one stall episode from the next)
         self._running_thread: int | None = None
         self._stopping = False
@@ -531,9 +535,10 @@ class EventLoop:
         """Resume each task that is runnable now, one step each (the hot path)."""
         ready = self._ready
         popleft = ready.popleft
-        dispatch = self._dispatch
+        step = self._step
         instrument = self._instrument
         self.steps += 1
+        self._inline_budget = _INLINE_STEPS
         # Every task runnable now gets one step, in FIFO order. Tasks woken meanwhile run in the same
         # batch (still FIFO) up to a small extra budget, so a busy pipeline does not pay a main-loop
         # iteration per step; a ``sleep(0)`` ends the extension, so yielding always lets due timers
@@ -547,54 +552,81 @@ class EventLoop:
                 extra -= 1
             else:
                 break
-            task = popleft()
-            error = task.throw_exc
-            try:
-                if error is None:
-                    value = task.send_value
-                    task.send_value = None
-                    if instrument is not None:
-                        instrument.on_task_before_send(TaskSendMetadata(task.coro, value))
-                    command = task.run(task.send, value)
-                    if instrument is not None:
-                        instrument.on_task_after_send(TaskSendMetadata(task.coro, value), command)
-                else:
-                    task.throw_exc = None
-                    if instrument is not None:
-                        instrument.on_task_before_throw(TaskThrowMetadata(task.coro, error))
-                    command = task.run(task.throw, error)
-                    if instrument is not None:
-                        instrument.on_task_after_throw(TaskThrowMetadata(task.coro, error), command)
-            except StopIteration as stop:
-                self._task_ended(task, TaskStatus.FINISHED, stop.value, None)
-            except TaskCancelled as cancelled:
-                self._task_ended(task, TaskStatus.CANCELLED, None, cancelled)
-            except Exception as failure:  # noqa: BLE001 - stored and delivered to joiners
-                self._task_ended(task, TaskStatus.FAILED, None, failure)
-            except BaseException as fatal:  # KeyboardInterrupt, SystemExit: end the run
-                self._task_ended(task, TaskStatus.FAILED, None, fatal)
-                self._fatal = fatal
-                self._stopping = True
-            else:
-                if task.cancel_pending is not None:
-                    self._cancel_at_checkpoint(task, command)
-                elif command.__class__ is Park:  # the hot path: inline _do_park
-                    waitable = command.waitable
-                    waitable.park(task)
-                    task.parked_in = waitable
-                elif command is SLEEP_ZERO:
-                    task.send_value = 0.0
-                    ready.append(task)
-                    extra = 0
-                else:
-                    try:
-                        handler = dispatch[command.__class__]
-                    except KeyError:
-                        self._unknown_command(task, command)
-                    else:
-                        handler(task, command)
+            if step(popleft(), instrument):
+                extra = 0
             if self._stopping:
                 return
+
+    def _step(self, task: Task, instrument: Any) -> bool:
+        """Resume ``task`` once and handle what it yields; True if it yielded with ``sleep(0)``."""
+        error = task.throw_exc
+        try:
+            if error is None:
+                value = task.send_value
+                task.send_value = None
+                if instrument is not None:
+                    instrument.on_task_before_send(TaskSendMetadata(task.coro, value))
+                command = task.run(task.send, value)
+                if instrument is not None:
+                    instrument.on_task_after_send(TaskSendMetadata(task.coro, value), command)
+            else:
+                task.throw_exc = None
+                if instrument is not None:
+                    instrument.on_task_before_throw(TaskThrowMetadata(task.coro, error))
+                command = task.run(task.throw, error)
+                if instrument is not None:
+                    instrument.on_task_after_throw(TaskThrowMetadata(task.coro, error), command)
+        except StopIteration as stop:
+            self._task_ended(task, TaskStatus.FINISHED, stop.value, None)
+        except TaskCancelled as cancelled:
+            self._task_ended(task, TaskStatus.CANCELLED, None, cancelled)
+        except Exception as failure:  # noqa: BLE001 - stored and delivered to joiners
+            self._task_ended(task, TaskStatus.FAILED, None, failure)
+        except BaseException as fatal:  # KeyboardInterrupt, SystemExit: end the run
+            self._task_ended(task, TaskStatus.FAILED, None, fatal)
+            self._fatal = fatal
+            self._stopping = True
+        else:
+            if task.cancel_pending is not None:
+                self._cancel_at_checkpoint(task, command)
+            elif command.__class__ is Park:  # the hot path: inline _do_park
+                waitable = command.waitable
+                waitable.park(task)
+                task.parked_in = waitable
+            elif command is SLEEP_ZERO:
+                task.send_value = 0.0
+                self._ready.append(task)
+                return True
+            else:
+                try:
+                    handler = self._dispatch[command.__class__]
+                except KeyError:
+                    self._unknown_command(task, command)
+                else:
+                    handler(task, command)
+        return False
+
+    def can_step_inline(self) -> bool:
+        """Whether ``step_inline`` may be used now (budget left, nesting shallow, on the loop thread)."""
+        return self._inline_budget > 0 and self._inline_depth < _INLINE_DEPTH
+
+    def step_inline(self, task: Task, value: Any = None) -> None:
+        """Resume a parked task *now*, inside the running task's step, until it yields again.
+
+        For runtimes on the kernel: a consumer that needs its producer's next item can run the
+        producer's step itself instead of parking and waiting for the run queue (two task switches
+        saved). The task must be parked on a waitable the caller controls; the caller takes it out
+        of that waitable first. What the task yields is handled exactly as in the loop. Bounded per
+        batch and in depth (``can_step_inline``), so the loop still gets control regularly.
+        """
+        task.parked_in = None
+        task.send_value = value
+        self._inline_budget -= 1
+        self._inline_depth += 1
+        try:
+            self._step(task, self._instrument)
+        finally:
+            self._inline_depth -= 1
 
     def _task_ended(self, task: Task, status: TaskStatus, result: Any, error: BaseException | None) -> None:
         task.status = status
