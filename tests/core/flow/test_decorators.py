@@ -488,3 +488,50 @@ def test_a_node_argument_inside_the_call_is_created_before_the_outer_node():
     assert drafts[-1] is f.outer
     f.run_until_complete()
     assert f.outer.get_data() == (3,)
+
+
+def test_keyword_arguments_are_rejected_for_class_nodes_too():
+    @node
+    class Keep:
+        async def call(self, a, b=1):
+            return a
+
+    with vflow():
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            Keep(1, b=2)
+
+
+class StreamSum(DraftNode):
+    """A hand-written node with a streaming input (minimum run level 1 on port 0)."""
+
+    _minimum_run_level = [1]
+    _original_call = OriginalCall(inspect.signature(_mul_call), _mul_call.__code__, "StreamSum")
+
+    async def call(self, xs):
+        total = 0
+        async for x in xs:
+            total += x
+        return (total,)
+
+
+def test_hand_written_subclass_with_a_streaming_input():
+    @node
+    async def Nums():
+        yield 1
+        yield 2
+        yield 3
+
+    with vflow() as f:
+        f.nums = Nums()
+        f.total = StreamSum(f.nums)
+    assert f.total._input_ports[0].minimum_run_level == 1
+    f.run_until_complete()
+    assert f.total.get_data() == (6,)
+
+
+def test_stream_in_must_name_parameters():
+    with pytest.raises(TypeError):
+
+        @node(stream_in=["nope"])
+        async def F(a):
+            return a

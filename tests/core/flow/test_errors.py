@@ -63,6 +63,23 @@ def _graph():
 
 
 # ------------------------------------------------------------------------------------ D4
+def test_the_very_exception_object_leaves_the_run_with_its_traceback():
+    raised = []
+
+    @node
+    async def Explode():
+        error = LookupError("exploded")
+        raised.append(error)
+        raise error
+
+    with vflow() as f:
+        f.e = Explode()
+    with pytest.raises(LookupError) as info:
+        f.run_until_complete()
+    assert info.value is raised[0]
+    assert any(entry.name == "Explode" for entry in info.traceback)  # the node's own frame
+
+
 def test_the_original_exception_is_raised_with_a_note_naming_node_and_generation():
     f = _graph()
     with pytest.raises(ValueError, match="bad 1") as info:

@@ -255,3 +255,18 @@ def test_a_default_is_used_when_the_producer_ends_with_no_value():
         f.use = UseOr(f.empty)
     f.run_until_complete()
     assert f.use.get_data() == (7,)
+
+
+def test_check_reports_an_unconnected_input_without_default():
+    # FlowHDL refuses such a port at block exit; a flow assembled by hand can still have one
+    with vflow() as f:
+        f.src = Source()
+        f.use = Use(f.src)
+    f.use._input_ports[0].connected_output = None
+    problems = f._flow.check()
+    assert len(problems) == 1 and isinstance(problems[0], AttributeError)
+    assert str(problems[0]) == f"{f.use!r}.input(0) is not connected and has no default value"
+    assert ran == []
+    with pytest.raises(MissingDefaultError) as info:  # at run time: the single-port form (D3)
+        f.run_until_complete()
+    assert str(info.value) == _fill(USE, f.use)

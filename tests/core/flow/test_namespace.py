@@ -198,3 +198,18 @@ def test_finalized_nodes_delegate_unknown_attributes_to_the_draft():
     assert f.box._draft_node.content == "set from outside"
     f.run_until_complete()
     assert f.box.content == "full"
+
+
+def test_a_hand_built_flow_from_a_view_ignores_duplicate_registrations():
+    from flowno_core import Flow
+
+    flow = Flow()
+    with FlowHDLView(flow.add_node) as view:
+        view.a = Src()
+        view.b = Add(view.a, view.a)
+    assert len(flow.nodes) == 2
+    flow.add_node(view.a)
+    flow.add_nodes([view.a, view.b])
+    assert flow.nodes == [view.a, view.b]
+    flow.run_until_complete()
+    assert view.b.get_data() == (10,)

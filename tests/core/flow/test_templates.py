@@ -270,3 +270,56 @@ def test_a_template_inside_a_cycle_through_forward_references():
         g.run_until_complete(stop_at_node_generation=(3,))
     assert log == ["Inc(0)", "Dbl(1)", "Inc(2)", "Dbl(3)", "Inc(6)", "Dbl(7)", "Inc(14)"]
     assert g.loop.generation == (3,) and g.loop.get_data() == (15,)
+
+
+def test_forward_references_to_a_group_and_to_one_of_its_outputs():
+    @node(multiple_outputs=True)
+    async def Two(x):
+        return x, x * 10
+
+    @node.template
+    def TwoT(view, x):
+        return Two(x)
+
+    @node.template
+    def NoInputs(view):
+        return Add(1, 1)
+
+    with vflow() as f:
+        f.x = Add(f.g, 1)
+        f.g = Plus(2)
+        f.y = Add(f.t.output(1), 0)
+        f.t = TwoT(3)
+        f.z = NoInputs()
+    f.run_until_complete()
+    assert f.x.get_data() == (108,)
+    assert f.y.get_data() == (30,)
+    assert f.t.get_data() == (3, 30)
+    assert f.z.get_data() == (2,)
+
+
+def test_template_keyword_arguments_are_rejected():
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        with vflow() as f:
+            f.p = Plus(1, y=2)
+    assert view_stack() == []
+
+
+def test_a_template_that_catches_a_nested_template_error_still_builds():
+    @node.template
+    def Failing(view, x):
+        raise ValueError("nested failure")
+
+    @node.template
+    def Tolerant(view, x):
+        try:
+            Failing(x)
+        except ValueError:
+            pass
+        return Add(x, 1)
+
+    with vflow() as f:
+        f.t = Tolerant(1)
+    assert not any(isinstance(n._draft_node, DraftGroupNode) for n in f._flow.nodes)
+    f.run_until_complete()
+    assert f.t.get_data() == (2,)
