@@ -447,7 +447,7 @@ def test_no_lost_wake_up_when_a_fast_reader_stalls_while_the_producer_is_busy() 
 
 
 @settings(
-    max_examples=100, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=200, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(
     count=st.integers(min_value=0, max_value=8),
@@ -585,8 +585,20 @@ def test_the_spec_fork_join_tree_keeps_the_invariant_at_lap_ends_too() -> None:
     check_one_ahead(log)
 
 
-@pytest.mark.parametrize("depth", [1, 2, 3, 5])
-@pytest.mark.parametrize("count", [1, 2, 7])
+BUG_INLINE_STEP = (
+    "BUG (the late-activation race, mid-lap; shows since d1e76b3 changed the step order): a join's "
+    "b-producer, resumed while the join was still draining a, runs after the join has become active on b "
+    "at chunk 0 and publishes its chunk 2 before the join has read chunk 1 (two ahead, D2)"
+)
+TREE_SIZES = [
+    pytest.param(depth, count, id=f"depth{depth}-count{count}", marks=marks)
+    for depth in (1, 2, 3, 5)
+    for count in (1, 2, 7)
+    for marks in [[pytest.mark.xfail(strict=True, reason=BUG_INLINE_STEP)] if count == 2 and depth > 1 else []]
+]
+
+
+@pytest.mark.parametrize(("depth", "count"), TREE_SIZES)
 def test_fork_join_trees_of_other_sizes(depth: int, count: int) -> None:
     log: Log = []
     f = build_tree(log, depth, count)

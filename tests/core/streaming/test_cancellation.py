@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowno_core import Stream, StreamCancelled, TerminateLimitReached, current_node, node, sleep
 
@@ -397,6 +399,45 @@ def test_cancellation_propagates_upstream_through_a_chain_of_three_pass_throughs
         assert getattr(f, name).generation == (0,)
 
 
+def test_propagation_cancels_every_streaming_input_of_the_pass_through() -> None:
+    log: list[str] = []
+
+    @node
+    async def Source(base: int):
+        try:
+            for j in range(50):
+                yield base + j
+        except StreamCancelled:
+            log.append(f"{current_node()!r}-cancelled")
+            raise
+
+    @node(stream_in=["a", "b"])
+    async def Interleave(a: Stream[int], b: Stream[int]):
+        ia, ib = a.__aiter__(), b.__aiter__()
+        while True:
+            yield await ia.__anext__()
+            yield await ib.__anext__()
+
+    @node(stream_in=["xs"])
+    async def Canceller(xs: Stream[int]):
+        got = []
+        async for x in xs:
+            got.append(x)
+            if len(got) == 5:
+                await xs.cancel()
+        return got
+
+    with vflow(grace=0.01) as f:
+        f.a = Source(0)
+        f.b = Source(100)
+        f.interleave = Interleave(f.a, f.b)
+        f.canceller = Canceller(f.interleave)
+    f.run_until_complete()
+    assert f.canceller.get_data() == ([0, 100, 1, 101, 2],)
+    assert sorted(log) == sorted([f"{f.a!r}-cancelled", f"{f.b!r}-cancelled"])
+    assert f.a.generation == f.b.generation == f.interleave.generation == (0,)
+
+
 def test_a_pass_through_may_cancel_its_input_by_hand() -> None:
     log: list[Any] = []
 
@@ -652,3 +693,217 @@ def test_cancelled_consumer_is_not_enqueued_again_for_the_same_lap() -> None:
     f.run_until_complete()
     assert runs == [1]
     assert f.total.get_data() == (0 + 100 + 101 + 102,)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: a producer that catches a propagated StreamCancelled and keeps yielding is left paused after "
+        "its next chunk (nobody wants more): it never reaches its natural end and publishes no final value"
+    ),
+)
+def test_a_producer_that_keeps_yielding_after_a_propagated_cancel_runs_to_its_natural_end() -> None:
+    """SPEC §3.8: after catching StreamCancelled a producer may keep yielding, 'and the generator may
+    run to its natural end'. Cancelled directly by its consumer it does; cancelled through a
+    pass-through (automatic propagation) it stays at (0, 1) with no final value."""
+    log: list[str] = []
+
+    @node
+    async def Producer():
+        try:
+            for j in range(5):
+                yield j
+        except StreamCancelled:
+            log.append("cancelled")
+            for extra in (100, 101):
+                yield extra
+            log.append("natural-end")
+
+    @node(stream_in=["xs"])
+    async def Pass(xs: Stream[int]):
+        async for x in xs:
+            yield x
+
+    @node(stream_in=["xs"])
+    async def Canceller(xs: Stream[int]):
+        async for _ in xs:
+            await xs.cancel()
+
+    with vflow(grace=0.01) as f:
+        f.producer = Producer()
+        f.passed = Pass(f.producer)
+        f.canceller = Canceller(f.passed)
+    f.run_until_complete()
+    assert log == ["cancelled", "natural-end"]
+    assert f.producer.generation == (0,)
+    assert f.producer.get_data() == (0 + 100 + 101,)
+
+
+def test_a_producer_that_keeps_yielding_after_a_direct_cancel_runs_to_its_natural_end() -> None:
+    log: list[str] = []
+
+    @node
+    async def Producer():
+        try:
+            for j in range(5):
+                yield j
+        except StreamCancelled:
+            for extra in (100, 101):
+                yield extra
+            log.append("natural-end")
+
+    @node(stream_in=["xs"])
+    async def Canceller(xs: Stream[int]):
+        async for _ in xs:
+            await xs.cancel()
+
+    with vflow(grace=0.01) as f:
+        f.producer = Producer()
+        f.canceller = Canceller(f.producer)
+    f.run_until_complete()
+    assert log == ["natural-end"]
+    assert f.producer.get_data() == (201,)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG (interpretation of §3.8): a reader that cancels a stream whose producer already finished its "
+        "lap keeps receiving the lap's retained chunks after its cancel() instead of seeing the end"
+    ),
+)
+def test_a_late_reader_that_cancels_after_the_producer_finished_sees_the_end() -> None:
+    """SPEC §3.8: 'If [the canceller] keeps iterating, it gets StopAsyncIteration once the producer has
+    finished.' The producer has finished, so the cancel is a no-op for the producer (nothing is
+    thrown in, the final value stays), but the canceller asked to stop receiving the stream."""
+
+    @node
+    async def Producer():
+        for j in range(4):
+            yield j
+
+    @node(stream_in=["xs"])
+    async def Eager(xs: Stream[int]):
+        return [x async for x in xs]
+
+    @node(stream_in=["xs"])
+    async def Late(xs: Stream[int]):
+        await sleep(1)  # the producer's lap is over by now; chunks 0..3 are retained for Late
+        got = []
+        async for x in xs:
+            got.append(x)
+            await xs.cancel()
+        return got
+
+    with vflow(grace=0.01) as f:
+        f.producer = Producer()
+        f.eager = Eager(f.producer)
+        f.late = Late(f.producer)
+    f.run_until_complete()
+    assert f.producer.get_data() == (6,)
+    assert f.late.get_data() == ([0],)
+
+
+@settings(
+    max_examples=300, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    count=st.integers(min_value=1, max_value=8),
+    producer_delays=st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=1, max_size=3),
+    readers=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(min_value=0, max_value=8)),  # cancel after this many chunks
+            st.lists(st.sampled_from([0.0, 0.3, 2.0]), min_size=1, max_size=3),
+            st.sampled_from([0.0, 1.0, 3.0]),  # start delay
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    mode=st.sampled_from(["reraise", "explicit", "keep"]),
+    passes=st.integers(min_value=0, max_value=2),
+    level_0_consumer=st.booleans(),
+)
+def test_random_cancellations(
+    count: int,
+    producer_delays: list[float],
+    readers: list[tuple[int | None, list[float], float]],
+    mode: str,
+    passes: int,
+    level_0_consumer: bool,
+) -> None:
+    """Readers (directly or through pass-throughs) cancel at random points. Each reader receives a
+    prefix of what the producer yielded, a canceller receives nothing after its cancel (unless the
+    producer had already finished), the producer ends its lap, and a level-0 consumer receives the
+    final value the producer's response implies."""
+    if mode == "keep" and passes:
+        passes = 0  # see test_a_producer_that_keeps_yielding_after_a_propagated_cancel_runs_to_its_natural_end
+    produced: list[int] = []
+    cancelled: list[bool] = []
+    results: dict[int, tuple[list[int], list[int], bool]] = {}
+
+    @node
+    async def Producer():
+        try:
+            for j in range(count):
+                await sleep(producer_delays[j % len(producer_delays)])
+                produced.append(j)
+                yield j
+        except StreamCancelled:
+            cancelled.append(True)
+            if mode == "reraise":
+                raise
+            if mode == "explicit":
+                raise StopAsyncIteration(-1) from None
+            produced.append(100)
+            yield 100
+
+    @node(stream_in=["xs"])
+    async def Pass(xs: Stream[int]):
+        async for x in xs:
+            yield x
+
+    def reader(index: int, cancel_at: int | None, delays: list[float], start: float) -> Any:
+        @node(stream_in=["xs"])
+        async def Reader(xs: Stream[int]):
+            if start:
+                await sleep(start)
+            got: list[int] = []
+            after: list[int] = []
+            finished_before_cancel = False
+            async for x in xs:
+                if cancel_at is not None and len(got) > cancel_at:
+                    after.append(x)
+                    continue
+                got.append(x)
+                if cancel_at is not None and len(got) > cancel_at:
+                    finished_before_cancel = len(f.producer.generation) == 1
+                    await xs.cancel()
+                await sleep(delays[len(got) % len(delays)])
+            results[index] = (got, after, finished_before_cancel)
+            return got
+
+        return Reader
+
+    @node
+    async def Total(total: int):
+        return total
+
+    with vflow(grace=0.01) as f:
+        f.producer = Producer()
+        last = f.producer
+        for _ in range(passes):
+            last = Pass(last)
+        for index, (cancel_at, delays, start) in enumerate(readers):
+            setattr(f, f"reader{index}", reader(index, cancel_at, delays, start)(last))
+        if level_0_consumer:
+            f.total = Total(f.producer)
+    f.run_until_complete()
+    assert f.producer.generation == (0,)
+    for got, after, finished_before_cancel in results.values():
+        assert got + after == produced[: len(got) + len(after)]
+        if after:
+            assert finished_before_cancel  # see test_a_late_reader_that_cancels_after_the_producer_finished...
+    expected_final = -1 if (cancelled and mode == "explicit") else sum(produced)
+    assert f.producer.get_data() == (expected_final,)
+    if level_0_consumer:
+        assert f.total.get_data() == (expected_final,)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from flowno_core import Stream, TerminateLimitReached, node
+from flowno_core import Stream, TerminateLimitReached, node, sleep
 
 from .helpers import vflow
 
@@ -265,6 +267,73 @@ def test_streaming_pass_through_inside_a_cycle_keeps_every_lap_whole() -> None:
     assert laps == [[2, 4, 6], [12, 14, 16], [32, 34, 36], [72, 74, 76]]
 
 
+@settings(
+    max_examples=200, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=4),
+    producer_delays=st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=1, max_size=3),
+    a_delays=st.lists(st.sampled_from([0.0, 0.3, 2.0]), min_size=1, max_size=3),
+    b_delays=st.lists(st.sampled_from([0.0, 0.3, 2.0]), min_size=1, max_size=3),
+    b_start=st.sampled_from([0.0, 1.0, 5.0]),
+    level_0_consumer=st.booleans(),
+)
+def test_random_streaming_cycles_deliver_every_lap_to_every_reader(
+    counts: list[int],
+    producer_delays: list[float],
+    a_delays: list[float],
+    b_delays: list[float],
+    b_start: float,
+    level_0_consumer: bool,
+) -> None:
+    """Producer -> readers a and b (random speeds, b may start late) -> Back -> Producer, plus an
+    optional level-0 consumer. Every reader gets every chunk of every lap, in order."""
+    if level_0_consumer:
+        counts = [max(count, 1) for count in counts]  # see the empty-lap barrier bug below
+    seen: dict[str, list[list[int]]] = {"a": [], "b": []}
+
+    @node
+    async def Producer(lap: int = 0):
+        for j in range(counts[lap % len(counts)]):
+            await sleep(producer_delays[j % len(producer_delays)])
+            yield lap * 10 + j
+
+    def reader(name: str, delays: list[float], start: float) -> Any:
+        @node(stream_in=["xs"])
+        async def Reader(xs: Stream[int]):
+            if start:
+                await sleep(start)
+            got = []
+            async for x in xs:
+                got.append(x)
+                await sleep(delays[len(got) % len(delays)])
+            seen[name].append(got)
+            return got
+
+        return Reader
+
+    @node
+    async def Back(a: Any, b: Any, lap: int = 0):
+        return lap + 1
+
+    @node
+    async def Total(total: int = -1):
+        return total
+
+    with vflow(grace=0.01) as f:
+        f.producer = Producer(f.back)
+        f.a = reader("a", a_delays, 0.0)(f.producer)
+        f.b = reader("b", b_delays, b_start)(f.producer)
+        f.back = Back(f.a, f.b, f.back)
+        if level_0_consumer:
+            f.total = Total(f.producer)
+    with pytest.raises(TerminateLimitReached):
+        f.run_until_complete(stop_at_node_generation={f.back: (4,)})
+    laps = [[k * 10 + j for j in range(counts[k % len(counts)])] for k in range(5)]
+    assert seen["a"] == laps
+    assert seen["b"] == laps
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
@@ -312,3 +381,42 @@ def test_a_cycle_whose_reader_stops_early_keeps_running_lap_after_lap() -> None:
     with pytest.raises(TerminateLimitReached):
         f.run_until_complete(stop_at_node_generation={f.tick: (4,)})
     assert log == [[0, 1], [10, 11], [20, 21], [30, 31]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: a level-0 consumer that took its default because a lap had no final value (no chunks, no "
+        "explicit value) never counts down the producer's level-0 barrier: the next lap's final value "
+        "waits for it forever (DeadlockError)"
+    ),
+)
+def test_an_empty_lap_feeding_a_level_0_consumer_with_a_default_does_not_block_the_next_lap() -> None:
+    """SPEC §3.5: a final value of None means "no data" and consumers use their default. The
+    level-0 barrier (§3.4, D2) must not wait for a consumer to gather a value that does not exist."""
+    totals: list[Any] = []
+
+    @node
+    async def Producer(lap: int = 0):
+        for j in range(lap % 2):  # odd laps stream one chunk, even laps none
+            yield lap * 10 + j
+
+    @node(stream_in=["xs"])
+    async def Collector(xs: Stream[int], lap: int = 0):
+        [x async for x in xs]
+        return lap + 1
+
+    @node
+    async def Total(total: int = -1):
+        totals.append(total)
+        return total
+
+    with vflow(grace=0.01) as f:
+        f.producer = Producer(f.collector)
+        f.collector = Collector(f.producer, f.collector)
+        f.total = Total(f.producer)
+    with pytest.raises(TerminateLimitReached):
+        f.run_until_complete(stop_at_node_generation={f.collector: (4,)})
+    assert f.producer.generation == (4,)
+    assert totals[0] == -1  # lap 0 had no final value: the default
+    assert set(totals) <= {-1, 10, 30}  # otherwise the final values of the odd laps

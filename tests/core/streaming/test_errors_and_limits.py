@@ -77,6 +77,7 @@ def test_producer_error_ends_the_run_with_the_producer_s_exception_and_a_note(fa
         f.run_until_complete(terminate_on_node_error=True)
     notes = "\n".join(getattr(info.value, "__notes__", []))
     assert repr(f.producer) in notes
+    assert str((0, fail_at)) in notes  # the generation it was computing (D4)
     assert not isinstance(info.value, NotImplementedError)
     assert "producer-finally" in log
     if fail_at:
@@ -100,6 +101,17 @@ def test_with_terminate_false_the_pending_read_raises_node_execution_error() -> 
     assert "downstream" not in log  # dependants are skipped
     assert f.independent.get_data() == ("ok",)
     assert f.reader.get_data() is None
+
+
+def test_with_terminate_false_a_producer_failing_before_its_first_chunk_skips_its_readers() -> None:
+    f, log = failing_stream(0)
+    with pytest.raises(NodeExecutionError) as info:
+        f.run_until_complete(terminate_on_node_error=False)
+    assert info.value.node is f.producer
+    assert isinstance(info.value.__cause__, ValueError)
+    assert f.reader.get_data() is None
+    assert not any(isinstance(entry, tuple) for entry in log)  # the reader never ran
+    assert log == ["producer-finally", "independent"]
 
 
 def test_with_terminate_false_a_consumer_may_catch_the_error() -> None:

@@ -161,6 +161,38 @@ def test_a_consumer_less_pass_through_also_runs_to_the_end() -> None:
     assert f.double.generation == (0,)
 
 
+def test_a_pass_through_whose_only_consumer_is_level_0_runs_to_the_end() -> None:
+    order: list[str] = []
+
+    @node
+    async def Source():
+        for j in range(4):
+            order.append(f"source{j}")
+            yield j
+
+    @node(stream_in=["xs"])
+    async def Double(xs: Stream[int]):
+        async for x in xs:
+            order.append(f"double{x}")
+            yield 2 * x
+
+    @node
+    async def Total(total: int):
+        order.append(f"total{total}")
+        return total
+
+    with vflow() as f:
+        f.source = Source()
+        f.double = Double(f.source)
+        f.total = Total(f.double)
+    f.run_until_complete()
+    assert f.total.get_data() == (12,)
+    # the source is paced by its one streaming reader
+    assert order == [
+        "source0", "double0", "source1", "double1", "source2", "double2", "source3", "double3", "total12"
+    ]
+
+
 def test_a_streaming_node_whose_only_consumers_are_mono_runs_each_consumer_once() -> None:
     calls: list[Any] = []
 
