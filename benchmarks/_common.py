@@ -223,7 +223,7 @@ def growth_check(table: Table, case: str, small: int, large: int, maximum: float
 
 def _pending(table: Table, case: str, size: int) -> str:
     r = table.get(case, size, CORE)
-    return "pending" if r is None or r.status == "unavailable" else "n/a"
+    return "pending" if r is not None and r.status == "unavailable" and "not available yet" in r.note else "n/a"
 
 
 def _why_missing(table: Table, case: str, size: int, impls: list[str]) -> str:
@@ -260,7 +260,7 @@ def cell(r: Result | None, metric: str) -> str:
     if r.status == "ok":
         return fmt_value(r.value(metric))
     if r.status == "unavailable":
-        return "pending" if r.impl == CORE else "n/a"
+        return "pending" if r.impl == CORE and "not available yet" in r.note else "n/a"
     return r.status
 
 
