@@ -350,3 +350,36 @@ def test_create_task_from_another_thread_during_the_run():
     threads[0].join()
     assert f.w.get_data() == ("released",)
     assert f._flow.event_loop.living_tasks() == []
+
+
+def test_two_flows_run_at_the_same_time_in_two_threads():
+    results: dict = {}
+    barrier = threading.Barrier(2)
+
+    def work(name):
+        try:
+
+            @node
+            async def Inc(x: int = 0):
+                assert current_flow() is f._flow
+                assert current_node() is f.n
+                await sleep(1)
+                return x + 1
+
+            barrier.wait()
+            f = vflow()
+            with f:
+                f.n = Inc(f.n)
+            try:
+                f.run_until_complete(stop_at_node_generation=(200,))
+            except TerminateLimitReached:
+                results[name] = (f.n.get_data(), current_flow(), f._flow.event_loop.living_tasks())
+        except BaseException as error:  # noqa: BLE001 - reported below
+            results[name] = error
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {0: ((201,), None, []), 1: ((201,), None, [])}

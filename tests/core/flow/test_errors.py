@@ -351,3 +351,28 @@ def test_two_nodes_waiting_on_each_other_are_both_named_even_with_a_max_wait_tim
     with pytest.raises(DeadlockError) as info:
         f.run_until_complete(_debug_max_wait_time=0.001)
     assert repr(f.a) in str(info.value) and repr(f.b) in str(info.value)
+
+
+def test_a_stream_reader_stuck_behind_its_producer_is_named_with_what_it_waits_for():
+    never = Event()
+
+    @node
+    async def Gen():
+        yield 1
+        await never.wait()
+        yield 2
+
+    @node(stream_in=["xs"])
+    async def Read(xs: Stream[int]):
+        return [x async for x in xs]
+
+    with vflow() as f:
+        f.g = Gen()
+        f.r = Read(f.g)
+        f.after = Dep(f.r)
+    with pytest.raises(DeadlockError) as info:
+        f.run_until_complete()
+    message = str(info.value)
+    assert repr(f.g) in message
+    reader_lines = [line for line in message.splitlines() if repr(f.r) in line]
+    assert reader_lines and repr(f.g) in reader_lines[0]  # the reader waits for the producer
