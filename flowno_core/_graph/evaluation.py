@@ -27,7 +27,7 @@ from ..errors import MissingDefaultError, StreamCancelled, TaskCancelled
 from .accumulate import Accumulator
 from .generations import inc_generation
 from .ports import EMPTY
-from .state import Chunk, Phase
+from .state import Chunk, NodeTaskStatus, Phase, keeps_going
 from .streams import close_lap, make_stream, open_lap
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ async def node_task(flow: "Flow", state: "NodeState") -> None:
             await park_trap(slot.park_command)
             continue
         flow._evaluation_ended(state)
-        if not state.start_pending:
+        if state.start_pending:
+            await sleep_trap(0)  # started again at once (a self-loop): let the other tasks run first
+        else:
             await park_trap(slot.park_command)
 
 
@@ -100,9 +102,15 @@ async def evaluate(flow: "Flow", state: "NodeState") -> None:
 
 
 def _queued() -> Any:
-    from .state import NodeTaskStatus
-
     return NodeTaskStatus.Queued()
+
+
+def _executing() -> Any:
+    return NodeTaskStatus.Executing()
+
+
+def _paused() -> Any:
+    return NodeTaskStatus.WaitingForStartNextGeneration(1)
 
 
 def _reraised_cancel() -> BaseException:
@@ -124,11 +132,13 @@ def _not_async_error(state: "NodeState", result: Any) -> TypeError:
     )
 
 
-def _as_final(state: "NodeState", value: Any) -> tuple[Any, ...]:
+def _as_final(state: "NodeState", value: Any) -> tuple[Any, ...] | None:
     if state.draft._single_output:
         return (value,)
     if isinstance(value, list):
         return tuple(value)
+    if value is None:
+        return None  # SPEC §1.2: not checked; a stored None counts as "no data" (§2.3)
     if not isinstance(value, tuple):
         raise TypeError(
             f"{state.node!r} is a multiple_outputs node but returned {type(value).__name__} {value!r}; "
@@ -161,6 +171,8 @@ def gather(flow: "Flow", state: "NodeState") -> list[Any]:
         data = producer.data.get(0)
         if data is None:
             args.append(_default_for(state, index, defaulted))
+            if conn.needs_final:
+                flow._gathered_final(conn)  # "no data" was the value this consumer was owed
             continue
         try:
             args.append(data[conn.output_index])
@@ -243,18 +255,22 @@ async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...])
         gen = record.gen
         if state.lap_aborted and gen is not None and len(gen) > 1:
             record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
+            state.missing_final = gen[0]  # ... and that lap's final value will never exist
         open_lap(state, record.push(data, 1)[0])  # type: ignore[index]
     # retain the chunk for live readers, count the active ones (the gate), wake the waiting ones
     index = state.chunk_index + 1
     state.chunk_index = index
     live = 0
     holders = 0
+    behind: list[NodeState] | None = None
     for conn in reversed(state.stream_outputs):
         if not conn.finished:
             live += 1
             if conn.active:
                 holders += 1
                 conn.holding = True
+                if conn.consumer.phase is Phase.PAUSED:  # a paused pass-through now holds us back
+                    behind = [conn.consumer] if behind is None else behind + [conn.consumer]
         waiter = conn.waiter
         if waiter is not None:
             conn.waiter = None
@@ -264,6 +280,9 @@ async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...])
         state.chunks.append(Chunk(data, live))
     else:
         state.chunk_base = index + 1
+    if behind is not None:
+        for reader in behind:
+            flow._gate_opened(reader)  # it must read on so that we (and our other readers) can
     instrument = flow._instrument
     if instrument is not None:
         instrument.on_node_emitted_data(flow, state.node, data, 1)
@@ -275,16 +294,23 @@ async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...])
         return
     if instrument is not None:
         instrument.on_node_pause(flow, state.node, 1)
+        instrument.on_node_status_change(flow, state.node, _executing(), _paused())
     state.phase = Phase.PAUSED
-    if state.demand and not holders:
-        await sleep_trap(0)  # readers made ready by this chunk run first
-    else:
-        if not state.demand:
-            flow._paused_without_demand(state)
-        await park_trap(state.slot.park_command)
+    while True:
+        if not state.holders and (state.demand or keeps_going(state)):
+            state.demand = False
+            await sleep_trap(0)  # readers made ready by this chunk run first
+        else:
+            if not state.demand and not keeps_going(state):
+                flow._paused_without_demand(state)
+            await park_trap(state.slot.park_command)
+        if not state.holders or flow._stopping:
+            break
+        state.demand = True  # woken, but a reader fell behind meanwhile: wait until it catches up (D2)
     state.demand = False
     state.phase = Phase.RUNNING
     if instrument is not None:
+        instrument.on_node_status_change(flow, state.node, _paused(), _executing())
         instrument.on_node_resumed(flow, state.node, 1)
 
 

@@ -45,7 +45,7 @@ from .generations import Generation, cmp_generation
 from .instrumentation import FlowInstrument, active_flow_instrument
 from .ports import EMPTY
 from .resolver import UnbreakableCycle, find_unbreakable_cycle, solve, strongly_connected_components
-from .state import Connection, NodeSlot, NodeState, Phase
+from .state import Connection, NodeSlot, NodeState, NodeTaskStatus, Phase, keeps_going
 from .streams import ValueStream, close_lap, finish_connection
 
 DEADLOCK_GRACE_SECONDS = 0.25
@@ -488,11 +488,16 @@ class Flow:
             if conn.cancelled:
                 continue
             consumer = conn.consumer
-            if consumer.busy:
-                if not (conn.streaming and conn.bound and conn.lap == lap):
-                    consumer.rewant = True  # its running evaluation did not consume this: run it again after
-                if not watched:
-                    continue  # resolving a busy node does nothing
+            if conn.streaming and conn.consumed_lap == lap and state.lap_streamed:
+                continue  # it already has (or had) this lap's Stream: nothing new for it
+            phase = consumer.phase
+            if phase is not Phase.IDLE and phase is not Phase.SCHEDULED:
+                # mid-evaluation with its inputs already gathered: unless this is the lap its
+                # Stream is reading, the evaluation did not consume it, so run it again afterwards
+                if not (conn.streaming and conn.bound_lap == lap):
+                    consumer.rewant = True
+            if consumer.busy and not watched:
+                continue  # resolving a busy node does nothing
             self._enqueue(consumer)
             enqueued = True
         if enqueued:
@@ -501,7 +506,7 @@ class Flow:
     def _evaluation_ended(self, state: NodeState) -> None:
         for stream in state.streams:
             conn = stream._conn
-            conn.bound = False
+            conn.bound_lap = -1
             if stream._lap == conn.lap and not isinstance(stream, ValueStream):
                 finish_connection(self, conn)
         state.streams = []
@@ -536,7 +541,9 @@ class Flow:
             producer.demand = True
 
     def _gate_opened(self, producer: NodeState) -> None:
-        if producer.phase is Phase.PAUSED and producer.demand:
+        """A paused producer's readers caught up, or left, or it started holding its own producer
+        back: resume it if it should run (someone wants more, or it must go on)."""
+        if producer.phase is Phase.PAUSED and not producer.holders and (producer.demand or keeps_going(producer)):
             self._resume_producer(producer)
 
     def _resume_producer(self, producer: NodeState) -> None:
@@ -567,7 +574,7 @@ class Flow:
         consumer.stalled_on = conn
         if instrument is not None:
             instrument.on_node_status_change(self, consumer.node, old, consumer.public_status())
-            instrument.on_node_stalled(self, producer.node, consumer.node.input(conn.port_index))
+            instrument.on_node_stalled(self, consumer.node, consumer.node.input(conn.port_index))
         if producer.phase is Phase.PAUSED and not producer.holders and not self._stopping:
             producer.demand = False  # inlined _resume_producer: the hot path of every stream
             if not producer.busy:
@@ -591,6 +598,10 @@ class Flow:
         consumer.stalled_on = None
         if consumer.phase is Phase.STALLED:
             consumer.phase = previous
+            if instrument is not None:
+                instrument.on_node_status_change(
+                    self, consumer.node, NodeTaskStatus.Stalled(consumer.node.input(conn.port_index)), consumer.public_status()
+                )
 
     def _gathered_final(self, conn: Connection) -> None:
         """A level-0 consumer read the producer's latest final value (the barrier counts down)."""

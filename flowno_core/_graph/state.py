@@ -145,6 +145,7 @@ class NodeState:
         "port_conns",
         "start_pending",
         "scc",
+        "missing_final",
     )
 
     def __init__(self, node: "FinalizedNode", order: int) -> None:
@@ -184,6 +185,7 @@ class NodeState:
         self.port_conns: list[Connection | None] = []
         self.start_pending = False
         self.scc = order  # id of the node's strongly connected component in the static graph
+        self.missing_final: int | None = None  # a lap cut short by a stop: its final value never existed
 
     def public_status(self) -> Any:
         phase = self.phase
@@ -220,7 +222,8 @@ class Connection:
         "holding",
         "finished",
         "cancelled",
-        "bound",
+        "bound_lap",
+        "consumed_lap",
         "needs_final",
         "waiter",
         "park_command",
@@ -241,7 +244,8 @@ class Connection:
         self.holding = False
         self.finished = False
         self.cancelled = False
-        self.bound = False  # the consumer's current evaluation holds a Stream of this lap
+        self.bound_lap = -1  # the lap of the Stream the consumer's current evaluation holds (-1: none)
+        self.consumed_lap = -1  # the last lap an evaluation of the consumer got a Stream of
         # level-0 barrier: the consumer has not gathered the producer's latest final value
         self.needs_final = False
         self.waiter: Task | None = None
@@ -266,8 +270,33 @@ class Connection:
         stitch = self.port.stitch_level_0
         if produced is not None and consumed is not None and len(produced) == 1 and len(consumed) == 1:
             return produced[0] + stitch <= consumed[0]
+        missing = self.producer.missing_final
+        if missing is not None and produced is not None and len(produced) > 1 and produced[0] - 1 == missing:
+            # mid-lap after a lap cut short by a stop: the final value just before was never made
+            complete = (missing - 1,) if missing >= 1 else None
+            if self.minimum_run_level == 0:
+                return cmp_generation(stitched_generation(complete, stitch), consumed) <= 0
         effective = stitched_generation(clip_generation(produced, self.minimum_run_level), stitch)
         return cmp_generation(effective, consumed) <= 0
 
     def __repr__(self) -> str:
         return f"{self.consumer!r}.input({self.port_index}) <- {self.producer!r}.output({self.output_index})"
+
+
+def keeps_going(producer: NodeState) -> bool:
+    """Whether a paused producer should go on without anyone asking for its next chunk.
+
+    It should when it holds one of its own producers back (a pass-through that has not read its
+    input's latest chunk: if it waited, its producer, and whoever waits for that one, would wait
+    forever) or when nobody is left to read or wait for this lap (D7: then it runs to its end).
+    """
+    for conn in producer.inputs:
+        if conn.holding:
+            return True
+    for conn in producer.outputs:
+        if conn.streaming:
+            if not conn.finished:
+                return False
+        elif not conn.consumer.skipped:
+            return False
+    return True

@@ -55,7 +55,6 @@ def open_lap(producer: NodeState, lap: int) -> None:
         conn.active = False
         conn.holding = False
         conn.cancelled = False
-        conn.bound = False
         conn.finished = conn.consumer.skipped or conn.consumer.phase is Phase.FAILED
 
 
@@ -97,6 +96,8 @@ def finish_connection(flow: "Flow", conn: Connection) -> None:
     for index in range(max(conn.next_index, base), producer.chunk_index + 1):
         chunks[index - base].remaining -= 1
     _trim(producer)
+    if producer.phase is Phase.PAUSED and not producer.holders:
+        flow._gate_opened(producer)  # the last reader may have left: the producer may run to its end
 
 
 def rebind_connection(conn: Connection) -> None:
@@ -113,12 +114,15 @@ def make_stream(flow: "Flow", conn: Connection) -> "Stream[Any]":
     """The Stream argument for a ``stream_in`` port whose producer has data."""
     producer = conn.producer
     gen = producer.data.gen
+    if producer.lap_aborted and not producer.lap_open:
+        # the lap was cut short by a stop (D5 with D13): read the lap the producer runs next
+        lap = producer.lap + 1
+        conn.bound_lap = conn.consumed_lap = lap
+        return Stream(flow, conn, lap)
     if producer.lap_streamed and gen is not None and producer.lap == gen[0]:
-        if conn.lap != producer.lap:  # pragma: no cover - every lap resets its connections
-            conn.lap = producer.lap
         if conn.finished and not conn.cancelled:
             rebind_connection(conn)
-        conn.bound = True
+        conn.bound_lap = conn.consumed_lap = producer.lap
         return Stream(flow, conn, producer.lap)
     final = producer.data.get(0)
     value = None if final is None else final[conn.output_index]
@@ -177,6 +181,9 @@ class Stream(Generic[T], AsyncIterator[T]):
         lap = self._lap
         while True:
             if conn.lap != lap:
+                if conn.lap < lap:  # bound to the lap the producer runs next: wait for it to open
+                    await self._flow._stall(conn)
+                    continue
                 self._ended()
                 raise StopAsyncIteration
             if not conn.cancelled:
@@ -215,7 +222,7 @@ class Stream(Generic[T], AsyncIterator[T]):
                 conn.holding = False
                 holders = producer.holders - 1
                 producer.holders = holders
-                if not holders and producer.demand:
+                if not holders and producer.phase is Phase.PAUSED:
                     self._flow._gate_opened(producer)
         elif not conn.holding and producer.lap_open:
             conn.holding = True  # a late reader holds the producer until it catches up
@@ -233,12 +240,13 @@ class Stream(Generic[T], AsyncIterator[T]):
         """
         conn = self._conn
         producer = conn.producer
-        if conn.lap != self._lap or not producer.lap_open or conn.cancelled:
+        if conn.lap != self._lap or conn.cancelled:
             return
         conn.cancelled = True
         finish_connection(self._flow, conn)
-        producer.cancelled_streams.append(self)
-        self._flow._want_more(producer)
+        if producer.lap_open:  # after the end of the lap there is nothing to tell the producer
+            producer.cancelled_streams.append(self)
+            self._flow._want_more(producer)
 
 
 class ValueStream(Stream[T]):

@@ -428,7 +428,13 @@ class EventLoop:
             for task in alive:
                 if task.status is PENDING:
                     error = _ShutdownCancel(task.handle)
-                    if not _cancel_on_its_way(task):
+                    if task.parked_in is None and not isinstance(task.throw_exc, TaskCancelled):
+                        # runnable: the run is over, so what it was woken with no longer matters;
+                        # it must not run one more step of its own code before it sees the cancel
+                        task.cancel_pending = None
+                        task.send_value = None
+                        task.throw_exc = error
+                    elif not _cancel_on_its_way(task):
                         self.throw_into(task, error)
             steps = 0
             budget = max(_SHUTDOWN_STEPS, 8 * len(alive))

@@ -182,13 +182,6 @@ def test_chunk_n_plus_1_is_produced_only_after_every_reader_has_read_chunk_n_fro
     assert f.src.generation == (0,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a streaming reader that is scheduled but has not gathered yet when its producer publishes "
-        "a chunk is marked to run again; when it finishes it pulls the source into a new lap, forever"
-    ),
-)
 def test_an_acyclic_flow_with_a_pulling_level_0_consumer_runs_the_source_once() -> None:
     """SPEC §6.1 item 5: the first run of an acyclic graph evaluates every node exactly once.
 
@@ -225,13 +218,6 @@ def test_an_acyclic_flow_with_a_pulling_level_0_consumer_runs_the_source_once() 
     assert f.src.generation == (0,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a reader that becomes active while its producer is in the post-publish sleep(0) (demand, no "
-        "holders) does not stop the producer: it is resumed and produces the next chunk anyway"
-    ),
-)
 def test_a_reader_that_becomes_active_right_after_a_chunk_holds_the_producer() -> None:
     """Source publishes chunk 3 at t=4 with demand from a level-0 consumer and no active reader; in
     that same instant Late starts reading (chunk 0) and so is active. SPEC §0.2 D2: the generator
@@ -575,7 +561,6 @@ def test_the_spec_fork_join_tree_completes_with_sum_160() -> None:
     assert check_one_ahead(log, lap_end_exempt=True) > 0
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_LATE_ACTIVATION)
 def test_the_spec_fork_join_tree_keeps_the_invariant_at_lap_ends_too() -> None:
     """A join starts reading b when a ends; b's producer, already told to go on (to finish its lap),
     must still wait until the join has caught up (SPEC §0.2 D2: produce = resume the generator)."""
@@ -594,7 +579,7 @@ TREE_SIZES = [
     pytest.param(depth, count, id=f"depth{depth}-count{count}", marks=marks)
     for depth in (1, 2, 3, 5)
     for count in (1, 2, 7)
-    for marks in [[pytest.mark.xfail(strict=True, reason=BUG_INLINE_STEP)] if count == 2 and depth > 1 else []]
+    for marks in [[]]
 ]
 
 
@@ -611,7 +596,7 @@ def test_fork_join_trees_of_other_sizes(depth: int, count: int) -> None:
     "delays",
     [
         {"source": (0.1,)},
-        pytest.param({"fork": (0.0, 1.0)}, marks=pytest.mark.xfail(strict=True, reason=BUG_LOST_DEMAND)),
+        pytest.param({"fork": (0.0, 1.0)}),
         {"join": (0.5,)},
         {"source": (1.0, 0.0), "fork": (0.2,), "join": (0.0, 0.0, 2.0)},
     ],
@@ -625,7 +610,6 @@ def test_fork_join_tree_with_sleeps(delays: dict[str, tuple[float, ...]]) -> Non
     assert check_one_ahead(log, lap_end_exempt=True) > 0
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_LOST_DEMAND)
 def test_a_diamond_with_a_sleeping_pass_through_on_the_b_side_completes() -> None:
     """Minimal form of the slow-forks tree: Source -> (Fast, Slow) -> Join(a=Fast, b=Slow), Join
     drains a before b, Slow sleeps before every second yield. SPEC D2: no lost wake-ups, the
@@ -666,7 +650,6 @@ def test_a_diamond_with_a_sleeping_pass_through_on_the_b_side_completes() -> Non
     assert f.join.get_data() == ([0, 1, 2, 0, 1, 2],)
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_LOST_DEMAND)
 @settings(
     max_examples=60, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -695,13 +695,6 @@ def test_cancelled_consumer_is_not_enqueued_again_for_the_same_lap() -> None:
     assert f.total.get_data() == (0 + 100 + 101 + 102,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a producer that catches a propagated StreamCancelled and keeps yielding is left paused after "
-        "its next chunk (nobody wants more): it never reaches its natural end and publishes no final value"
-    ),
-)
 def test_a_producer_that_keeps_yielding_after_a_propagated_cancel_runs_to_its_natural_end() -> None:
     """SPEC §3.8: after catching StreamCancelled a producer may keep yielding, 'and the generator may
     run to its natural end'. Cancelled directly by its consumer it does; cancelled through a
@@ -765,13 +758,6 @@ def test_a_producer_that_keeps_yielding_after_a_direct_cancel_runs_to_its_natura
     assert f.producer.get_data() == (201,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (interpretation of §3.8): a reader that cancels a stream whose producer already finished its "
-        "lap keeps receiving the lap's retained chunks after its cancel() instead of seeing the end"
-    ),
-)
 def test_a_late_reader_that_cancels_after_the_producer_finished_sees_the_end() -> None:
     """SPEC §3.8: 'If [the canceller] keeps iterating, it gets StopAsyncIteration once the producer has
     finished.' The producer has finished, so the cancel is a no-op for the producer (nothing is

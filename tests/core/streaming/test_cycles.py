@@ -334,14 +334,6 @@ def test_random_streaming_cycles_deliver_every_lap_to_every_reader(
     assert seen["b"] == laps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a streaming node paused mid-lap whose input changes is never started again: when its "
-        "consumer stops reading early and the cycle moves on, the producer only finishes its old lap "
-        "and the run ends quietly instead of running the next laps"
-    ),
-)
 def test_a_cycle_whose_reader_stops_early_keeps_running_lap_after_lap() -> None:
     """Tick -> Chunks(lap) -> FirstTwo (returns after 2 of 3 chunks) -> Back -> Tick.
 
@@ -383,14 +375,6 @@ def test_a_cycle_whose_reader_stops_early_keeps_running_lap_after_lap() -> None:
     assert log == [[0, 1], [10, 11], [20, 21], [30, 31]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a level-0 consumer that took its default because a lap had no final value (no chunks, no "
-        "explicit value) never counts down the producer's level-0 barrier: the next lap's final value "
-        "waits for it forever (DeadlockError)"
-    ),
-)
 def test_an_empty_lap_feeding_a_level_0_consumer_with_a_default_does_not_block_the_next_lap() -> None:
     """SPEC §3.5: a final value of None means "no data" and consumers use their default. The
     level-0 barrier (§3.4, D2) must not wait for a consumer to gather a value that does not exist."""

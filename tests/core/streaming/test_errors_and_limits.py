@@ -390,13 +390,6 @@ def test_rerun_after_a_mid_lap_stop_a_chain_ends_with_the_new_lap() -> None:
     assert f.reader.get_data() == ([0, 10, 20, 30, 40],)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: after a mid-lap stop, re-running makes a streaming consumer evaluate twice: once over the "
-        "new lap, then again over an empty stream, which overwrites its result with []"
-    ),
-)
 def test_rerun_after_a_mid_lap_stop_a_reader_keeps_the_new_lap_s_result() -> None:
     log: list[Any] = []
 
@@ -422,14 +415,6 @@ def test_rerun_after_a_mid_lap_stop_a_reader_keeps_the_new_lap_s_result() -> Non
     assert [] not in log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: after a mid-lap stop, re-running a level-0 consumer of the stopped stream raises "
-        "MissingDefaultError: the first chunk of the new lap (1, 0) makes it ready for the final value "
-        "of the aborted lap 0, which never existed"
-    ),
-)
 def test_rerun_after_a_mid_lap_stop_a_level_0_consumer_gets_the_new_lap_s_final_value() -> None:
     @node
     async def Source():
@@ -450,13 +435,6 @@ def test_rerun_after_a_mid_lap_stop_a_level_0_consumer_gets_the_new_lap_s_final_
     assert f.total.get_data() == (10,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: after a global (0, 0) stop, re-running evaluates the pass-through twice (the second time over "
-        "an empty stream): its final value ends up None and the reader's []"
-    ),
-)
 def test_rerun_after_a_global_first_chunk_stop_completes_the_chain() -> None:
     f, log = chain()
     with pytest.raises(TerminateLimitReached):

@@ -269,13 +269,6 @@ def test_the_first_chunk_is_produced_during_the_level_0_evaluation() -> None:
     assert order == ["chunks-start", "reader-start", "read1", "chunks-resumed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a streaming node whose only reader stops reading early (returns, or azip ends on a shorter "
-        "stream) stays paused mid-lap until the run ends: no final value, generation (0, j)"
-    ),
-)
 @pytest.mark.parametrize("how", ["break", "azip"])
 def test_a_stream_whose_only_reader_stops_early_still_runs_to_the_end(how: str) -> None:
     """D7 and SPEC §6.1 item 5: once nobody reads it, a streaming node runs its generator to the end,
