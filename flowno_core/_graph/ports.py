@@ -48,7 +48,7 @@ class OutputPortRefPlaceholder(Generic[T]):
         return f"{self.node.name}.output({self.port_index})"
 
 
-@dataclass(eq=False)
+@dataclass
 class DraftOutputPortRef(Generic[T]):
     """Output ``port_index`` of a draft node (what ``node.output(k)`` returns)."""
 
@@ -66,7 +66,7 @@ class DraftOutputPortRef(Generic[T]):
         return f"{self.node!r}.output({self.port_index})"
 
 
-@dataclass(eq=False)
+@dataclass
 class DraftInputPortRef(Generic[T]):
     """Input ``port_index`` of a draft node."""
 
@@ -77,7 +77,7 @@ class DraftInputPortRef(Generic[T]):
         return f"{self.node!r}.input({self.port_index})"
 
 
-@dataclass(eq=False)
+@dataclass
 class FinalizedOutputPortRef(Generic[T]):
     node: "FinalizedNode"
     port_index: OutputPortIndex
@@ -86,7 +86,7 @@ class FinalizedOutputPortRef(Generic[T]):
         return f"{self.node!r}.output({self.port_index})"
 
 
-@dataclass(eq=False)
+@dataclass
 class FinalizedInputPortRef(Generic[T]):
     node: "FinalizedNode"
     port_index: InputPortIndex

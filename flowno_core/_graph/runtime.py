@@ -575,6 +575,7 @@ class Flow:
         if instrument is not None:
             instrument.on_node_status_change(self, consumer.node, old, consumer.public_status())
             instrument.on_node_stalled(self, consumer.node, consumer.node.input(conn.port_index))
+        parked = True
         if producer.phase is Phase.PAUSED and not producer.holders and not self._stopping:
             producer.demand = False  # inlined _resume_producer: the hot path of every stream
             if not producer.busy:
@@ -587,14 +588,13 @@ class Flow:
                 # on. Two task switches saved per chunk; the kernel bounds how often this happens.
                 producer.slot.task = None
                 self.event_loop.step_inline(task)
-                consumer.stalled_on = None
-                if consumer.phase is Phase.STALLED:
-                    consumer.phase = previous
-                return
-            producer.slot.wake()
+                parked = self._stopping  # a limit or an error ended the run: our code must not go on
+            else:
+                producer.slot.wake()
         else:
             self._want_more(producer)
-        await park_trap(conn.park_command)
+        if parked:
+            await park_trap(conn.park_command)
         consumer.stalled_on = None
         if consumer.phase is Phase.STALLED:
             consumer.phase = previous
