@@ -389,14 +389,6 @@ def test_a_final_value_satisfies_a_chunk_limit():
     assert f.p.get_data() == (3,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: after a generation limit is reached, a consumer that the limiting chunk made ready "
-        "still runs and publishes a value (SPEC §2.11: TerminateLimitReached is raised 'at once'; "
-        "flowno 0.1.19 leaves the consumer at generation None)"
-    ),
-)
 def test_nothing_runs_after_a_limit_is_reached():
     log = []
 

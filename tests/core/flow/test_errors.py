@@ -286,14 +286,6 @@ def test_a_streaming_producer_with_no_value_feeding_a_port_without_default():
     assert "Dep" not in log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (compat): a multiple_outputs coroutine returning None raises TypeError in flowno_core; "
-        "SPEC §1.2 says the tuple is 'not checked' and §2.3 that a stored None counts as 'no data' "
-        "(flowno 0.1.19: generation (0,), get_data() None, the consumer uses its default)"
-    ),
-)
 def test_multi_output_node_returning_none_publishes_no_data():
     @node(multiple_outputs=True)
     async def Maybe():

@@ -195,14 +195,6 @@ def test_on_node_stalled_reports_the_stalled_input():
         assert stalled_input.node is f.r and stalled_input.port_index == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (compat): on_node_stalled(flow, node, stalled_input) gets the *producer* as node; "
-        "flowno 0.1.19 passes the stalled consumer (Read#0 with Read#0.input(0)), SPEC §1.10 keeps "
-        "flowno's hook signatures and call points"
-    ),
-)
 def test_on_node_stalled_names_the_stalled_consumer_like_flowno():
     with vflow() as f:
         f.g = Gen()
@@ -225,15 +217,6 @@ def test_status_changes_of_a_plain_node():
     assert changes[-1][1] == NodeTaskStatus.WaitingForStartNextGeneration(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: on_node_status_change misses transitions: a stalled stream reader resuming "
-        "(Stalled -> Executing) and a generator pausing/resuming between chunks are not reported, "
-        "so a status tracker sees Read#0 go 'Executing -> Stalled' twice without coming back "
-        "(SPEC §1.10: hooks fire at the matching points)"
-    ),
-)
 def test_status_changes_form_a_consistent_chain_per_node():
     with vflow() as f:
         f.g = Gen()
