@@ -9,7 +9,15 @@ from contextlib import contextmanager
 
 import pytest
 
-from flowno_core import FlowInstrument, NodeTaskStatus, Stream, TerminateLimitReached, node
+from flowno_core import (
+    FlowInstrument,
+    NodeExecutionError,
+    NodeTaskStatus,
+    Stream,
+    TerminateLimitReached,
+    node,
+    sleep,
+)
 from flowno_core.instrumentation import get_current_flow_instrument
 
 from .helpers import vflow
@@ -306,3 +314,68 @@ def test_base_hooks_are_no_ops():
     with base:
         f.run_until_complete()
     assert f.i.get_data() == (2,)
+
+
+def test_barrier_write_hook_when_a_value_waits_for_a_level_0_consumer():
+    """A final value is not replaced before every level-0 consumer gathered it (SPEC §3.4): the
+    fast self-loop waits for the consumer, which waits for a slow source."""
+    events = []
+    log = []
+
+    class Barrier(FlowInstrument):
+        @contextmanager
+        def on_barrier_node_write(self, flow, node, data, run_level):
+            events.append(("enter", node, data, run_level))
+            yield
+            events.append(("exit", node))
+
+    @node
+    async def Tick(x: int = 0):
+        log.append(f"tick{x}")
+        return x + 1
+
+    @node
+    async def Slow():
+        await sleep(5)
+        log.append("slow")
+        return 100
+
+    @node
+    async def Consumer(a, b):
+        log.append(f"C({a},{b})")
+        return a + b
+
+    with vflow() as f:
+        f.tick = Tick(f.tick)
+        f.slow = Slow()
+        f.c = Consumer(f.tick, f.slow)
+    with Barrier():
+        with pytest.raises(TerminateLimitReached):
+            f.run_until_complete(stop_at_node_generation={f.c: (1,)})
+    assert log == ["tick0", "tick1", "slow", "C(1,100)", "tick2", "slow", "C(2,100)"]
+    assert events[:2] == [("enter", f.tick, (2,), 0), ("exit", f.tick)]
+
+
+def test_stream_error_hook_when_the_producer_failed():
+    @node
+    async def Broken():
+        yield 1
+        raise KeyError("broken")
+
+    @node(stream_in=["xs"])
+    async def Reader(xs: Stream[int]):
+        try:
+            return [x async for x in xs]
+        except NodeExecutionError:
+            return "producer failed"
+
+    with vflow() as f:
+        f.b = Broken()
+        f.r = Reader(f.b)
+    with Recorder() as rec:
+        with pytest.raises(NodeExecutionError):
+            f.run_until_complete(terminate_on_node_error=False)
+    ((stream, error),) = rec.of("on_stream_error")
+    assert stream.output.node is f.b and stream.input.node is f.r
+    assert isinstance(error, NodeExecutionError) and error.node is f.b
+    assert f.r.get_data() == ("producer failed",)
