@@ -73,24 +73,25 @@ async def evaluate(flow: "Flow", state: "NodeState") -> None:
     except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
         flow._terminate(error)
         return
-    draft = state.draft
-    lifecycle = instrument.node_lifecycle(flow, state.node, 0) if instrument is not None else nullcontext()
     is_generator = False
     try:
-        with lifecycle:
-            result = draft.call(*args)
-            kind = type(result)
-            if kind is CoroutineType or (kind is not AsyncGeneratorType and inspect.iscoroutine(result)):
+        if instrument is None:
+            result = state.draft.call(*args)
+            if result.__class__ is CoroutineType:  # the common case, without the general checks
                 value = await result
-                await publish_final(flow, state, _as_final(state, value))
-            elif inspect.isasyncgen(result):
-                is_generator = True
-                final = await drive_generator(flow, state, result)
+                data = (value,) if state.draft._single_output else _as_final(state, value)
+                if state.level0_pending:
+                    await wait_for_level0_readers(flow, state, data)
                 if not flow._stopping:
-                    await publish_final(flow, state, final, streamed=True)
-            else:
-                _close_if_awaitable(result)
-                raise _not_async_error(state, result)
+                    publish_final(flow, state, data)
+                return
+            is_generator = inspect.isasyncgen(result)
+            await _run_result(flow, state, result)
+        else:
+            with instrument.node_lifecycle(flow, state.node, 0):
+                result = state.draft.call(*args)
+                is_generator = inspect.isasyncgen(result)
+                await _run_result(flow, state, result)
     except TaskCancelled:
         if flow._stopping:
             raise
@@ -99,6 +100,26 @@ async def evaluate(flow: "Flow", state: "NodeState") -> None:
         if flow._stopping:
             return
         flow._node_failed(state, error, inc_generation(state.data.gen, int(is_generator)))
+
+
+async def _run_result(flow: "Flow", state: "NodeState", result: Any) -> None:
+    """Await a coroutine or drive an async generator, then publish the final value."""
+    kind = type(result)
+    if kind is CoroutineType or (kind is not AsyncGeneratorType and inspect.iscoroutine(result)):
+        data = _as_final(state, await result)
+        streamed = False
+    elif inspect.isasyncgen(result):
+        data = await drive_generator(flow, state, result)
+        streamed = True
+        if flow._stopping:
+            return
+    else:
+        _close_if_awaitable(result)
+        raise _not_async_error(state, result)
+    if state.level0_pending:
+        await wait_for_level0_readers(flow, state, data)
+    if not flow._stopping:
+        publish_final(flow, state, data, streamed)
 
 
 def _queued() -> Any:
@@ -168,7 +189,9 @@ def gather(flow: "Flow", state: "NodeState") -> list[Any]:
                 state.streams.append(stream)
                 args.append(stream)
             continue
-        data = producer.data.get(0)
+        record = producer.data
+        gen = record.gen
+        data = record.final if gen is not None and len(gen) == 1 else record.get(0)
         if data is None:
             args.append(_default_for(state, index, defaulted))
             if conn.needs_final:
@@ -213,29 +236,37 @@ def _missing(state: "NodeState", index: int) -> MissingDefaultError:
     return error
 
 
-async def publish_final(flow: "Flow", state: "NodeState", data: tuple[Any, ...] | None, streamed: bool = False) -> None:
-    """Publish a final value (level 0): wait for the level-0 barrier, store, then want consumers."""
-    if state.level0_pending > 0:
-        instrument = flow._instrument
-        barrier = instrument.on_barrier_node_write(flow, state.node, data, 0) if instrument is not None else nullcontext()
-        with barrier:
-            state.phase = Phase.BARRIER
-            while state.level0_pending > 0 and not flow._stopping:
-                await park_trap(state.slot.park_command)
-            state.phase = Phase.RUNNING
-        if flow._stopping:
-            return
+async def wait_for_level0_readers(flow: "Flow", state: "NodeState", data: tuple[Any, ...] | None) -> None:
+    """The level-0 barrier: the previous final value must be gathered by every level-0 consumer
+    that needs it before the next one replaces it (SPEC §3.4, D2)."""
+    instrument = flow._instrument
+    barrier = instrument.on_barrier_node_write(flow, state.node, data, 0) if instrument is not None else nullcontext()
+    with barrier:
+        state.phase = Phase.BARRIER
+        while state.level0_pending > 0 and not flow._stopping:
+            await park_trap(state.slot.park_command)
+        state.phase = Phase.RUNNING
+
+
+def publish_final(flow: "Flow", state: "NodeState", data: tuple[Any, ...] | None, streamed: bool = False) -> None:
+    """Publish a final value (level 0): store it, then want every consumer."""
     if streamed and not state.lap_open:
         # a generator that yielded nothing still ends a (empty) lap: readers see an empty stream
         open_lap(state, inc_generation(state.data.gen, 0)[0])
-    state.data.push(data, 0)
+    record = state.data
+    gen = record.gen
+    if gen is not None and len(gen) == 1:  # the common case of NodeData.push(data, 0), inlined
+        record.gen = record.final_gen = (gen[0] + 1,)
+        record.final = data
+        record.chunk = None
+    else:
+        record.push(data, 0)
     if state.lap_open:
         close_lap(state)
     pending = 0
     for conn in state.outputs:
         if not conn.streaming and not conn.consumer.skipped:
-            if not conn.needs_final:
-                conn.needs_final = True
+            conn.needs_final = True
             pending += 1
     state.level0_pending = pending
     instrument = flow._instrument

@@ -41,10 +41,12 @@ class UnbreakableCycle(Exception, Generic[N]):
 @dataclass
 class Solution(Generic[N]):
     """What ``solve`` found: the nodes to run (one per leaf component, in discovery order) and the
-    other stale nodes it explored (they wait for their upstream)."""
+    other stale nodes it explored (``waiting`` for their upstream). ``settled`` is the part of
+    ``waiting`` in leaf components: their cycle has been started and will come round to them."""
 
     chosen: list[N]
     waiting: list[N]
+    settled: list[N] = field(default_factory=list)
 
 
 def strongly_connected_components(
@@ -117,6 +119,7 @@ def solve(
     components = strongly_connected_components(head, edges)
     chosen: list[N] = []
     waiting: list[N] = []
+    settled: list[N] = []
     for component in components:
         members = set(component)
         is_leaf = all(producer in members for member in component for _, producer in cache[member])
@@ -129,8 +132,10 @@ def solve(
         if pick is None:
             raise UnbreakableCycle({m: [p for p in internal[m] if not has_default(m, p)] for m in ordered})
         chosen.append(pick)
-        waiting.extend(member for member in ordered if member is not pick)
-    return Solution(chosen, waiting)
+        others = [member for member in ordered if member is not pick]
+        waiting.extend(others)
+        settled.extend(others)
+    return Solution(chosen, waiting, settled)
 
 
 def find_unbreakable_cycle(

@@ -84,6 +84,7 @@ class Flow:
         self.deadlock_grace = DEADLOCK_GRACE_SECONDS
         self._frozen = False
         self._tasks_started = 0
+        self._wave = 0
 
     # ------------------------------------------------------------------ building
     def add_node(self, node: FinalizedNode) -> None:
@@ -301,7 +302,8 @@ class Flow:
         for state in self._states:
             state.limit = limits.get(state, ())
             state.phase = Phase.IDLE
-            state.busy = state.queued = state.pulled = state.rewant = state.demand = state.skipped = False
+            state.busy = state.queued = state.pulled = False
+            state.rewant = state.demand = state.skipped = False
             state.task = None
             state.slot.task = None
             state.streams = []
@@ -358,6 +360,7 @@ class Flow:
         if self._processing or self._stopping:
             return
         self._processing = True
+        self._wave += 1  # within one wave no node runs, so what a search found stays true
         queue = self._queue
         instrument = self._instrument
         try:
@@ -385,13 +388,14 @@ class Flow:
             return
         if phase is not Phase.IDLE:
             return
+        wave = self._wave
         explore = False
         stale = False
         for conn in head.inputs:
             if conn.is_stale():
                 stale = True
                 producer = conn.producer
-                if producer.scc == head.scc or (
+                if (producer.scc == head.scc and producer.wave != wave) or (
                     producer.phase is not Phase.SCHEDULED and not (producer.pulled and producer.phase is Phase.IDLE)
                 ):
                     explore = True
@@ -407,13 +411,18 @@ class Flow:
             if instrument is not None:
                 instrument.on_solving_nodes(self, head.node, [])
             head.pulled = True
+            head.wave = wave
             return
         try:
             solution = solve(
                 head,
                 self._stale_edges,
                 lambda state: state is head
-                or (state.phase is Phase.IDLE and not state.skipped and (not state.pulled or state.scc == head.scc)),
+                or (
+                    state.phase is Phase.IDLE
+                    and not state.skipped
+                    and (not state.pulled or (state.scc == head.scc and state.wave != wave))
+                ),
                 lambda state, port: state.ports[port].default_value is not EMPTY,
                 lambda state: state.order,
             )
@@ -426,6 +435,7 @@ class Flow:
         for state in solution.waiting:
             if state.phase is Phase.IDLE:
                 state.pulled = True
+                state.wave = wave
         for state in solution.chosen:
             if instrument is not None:
                 instrument.on_node_visited(self, state.node)
@@ -433,7 +443,7 @@ class Flow:
                 continue
             phase = state.phase
             if phase is Phase.IDLE:
-                if state.pulled and state.scc != head.scc:
+                if state is not head and state.pulled and (state.scc != head.scc or state.wave == wave):
                     continue  # not looked into: it waits for its own upstream
                 self._start(state)
             elif phase is not Phase.SCHEDULED and phase is not Phase.FAILED:

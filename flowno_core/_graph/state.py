@@ -124,6 +124,7 @@ class NodeState:
         "busy",
         "queued",
         "pulled",
+        "wave",
         "rewant",
         "demand",
         "holders",
@@ -162,7 +163,8 @@ class NodeState:
         self.phase = Phase.IDLE
         self.busy = False
         self.queued = False
-        self.pulled = False
+        self.pulled = False  # waiting for its upstream (a search passed through it)
+        self.wave = -1  # the resolution wave in which a search last passed through it
         self.rewant = False
         self.demand = False
         self.holders = 0
