@@ -259,14 +259,17 @@ def test_a_default_is_used_when_the_producer_ends_with_no_value():
 
 def test_check_reports_an_unconnected_input_without_default():
     # FlowHDL refuses such a port at block exit; a flow assembled by hand can still have one
-    with vflow() as f:
-        f.src = Source()
-        f.use = Use(f.src)
-    f.use._input_ports[0].connected_output = None
-    problems = f._flow.check()
+    from flowno_core import Flow, FlowHDLView
+
+    flow = Flow()
+    with FlowHDLView(flow.add_node) as view:
+        view.src = Source()
+        view.use = Use(view.src)
+    view.use._input_ports[0].connected_output = None  # assembled by hand: disconnected again
+    problems = flow.check()
     assert len(problems) == 1 and isinstance(problems[0], AttributeError)
-    assert str(problems[0]) == f"{f.use!r}.input(0) is not connected and has no default value"
+    assert str(problems[0]) == f"{view.use!r}.input(0) is not connected and has no default value"
     assert ran == []
     with pytest.raises(MissingDefaultError) as info:  # at run time: the single-port form (D3)
-        f.run_until_complete()
-    assert str(info.value) == _fill(USE, f.use)
+        flow.run_until_complete()
+    assert str(info.value) == _fill(USE, view.use)
