@@ -383,3 +383,39 @@ def test_two_flows_run_at_the_same_time_in_two_threads():
     for thread in threads:
         thread.join()
     assert results == {0: ((201,), None, []), 1: ((201,), None, [])}
+
+
+def test_a_run_interrupted_by_ctrl_c_continues_when_run_again():
+    log: list[str] = []
+
+    @node
+    class Inc:
+        interrupted = False
+
+        async def call(self, x: int = 0):
+            log.append(f"Inc({x})")
+            await sleep(1)
+            if x == 3 and not self.interrupted:
+                self.interrupted = True
+                signal.raise_signal(signal.SIGINT)
+                await sleep(0)
+            return x + 1
+
+    @node
+    async def Dbl(x):
+        log.append(f"Dbl({x})")
+        return x * 2 - 1
+
+    with vflow() as f:
+        f.inc = Inc(f.dbl)
+        f.dbl = Dbl(f.inc)
+    with pytest.raises(KeyboardInterrupt):
+        f.run_until_complete(stop_at_node_generation={f.inc: (4,)})
+    assert log == ["Inc(0)", "Dbl(1)", "Inc(1)", "Dbl(2)", "Inc(3)"]
+    assert (f.inc.generation, f.dbl.generation) == ((1,), (1,))  # the interrupted evaluation published nothing
+    assert current_flow() is None and f._flow.event_loop.living_tasks() == []
+    log.clear()
+    with pytest.raises(TerminateLimitReached):
+        f.run_until_complete(stop_at_node_generation={f.inc: (4,)})
+    assert log == ["Inc(3)", "Dbl(4)", "Inc(7)", "Dbl(8)", "Inc(15)"]
+    assert (f.inc.generation, f.inc.get_data()) == ((4,), (16,))

@@ -368,3 +368,33 @@ def test_a_stream_reader_stuck_behind_its_producer_is_named_with_what_it_waits_f
     assert repr(f.g) in message
     reader_lines = [line for line in message.splitlines() if repr(f.r) in line]
     assert reader_lines and repr(f.g) in reader_lines[0]  # the reader waits for the producer
+
+
+def test_nothing_else_runs_once_a_node_error_ended_the_run():
+    wake = Event()
+
+    @node
+    async def FailsWhenWoken():
+        await wake.wait()
+        log.append("A woke")
+        raise ValueError("A")
+
+    @node
+    async def ReturnsWhenWoken():
+        await wake.wait()
+        log.append("B woke")
+        return "B"
+
+    @node
+    async def Waker():
+        await wake.set()
+        return 1
+
+    with vflow() as f:
+        f.a = FailsWhenWoken()
+        f.b = ReturnsWhenWoken()
+        f.w = Waker()
+    with pytest.raises(ValueError, match="A"):
+        f.run_until_complete()
+    assert log == ["A woke"]  # B was woken too, but the run ended first
+    assert f.b.generation is None
