@@ -265,6 +265,10 @@ class FlowHDL(FlowHDLView):
             context_factory=context_factory,
         )
 
+    def _finalize(self) -> None:
+        super()._finalize()
+        self._flow._build()  # runtime records and static analysis now, not in the first run
+
     def create_task(self, raw_task: Any) -> "TaskHandle[Any]":
         """Queue a raw coroutine on the flow's loop (before the run, or from another thread during it)."""
         return self._flow.event_loop.create_task(raw_task)

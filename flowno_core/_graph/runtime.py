@@ -493,7 +493,7 @@ class Flow:
             return
         lap = state.lap
         watched = self._instrument is not None
-        enqueued = False
+        wanted: list[NodeState] = []
         for conn in state.outputs:
             if conn.cancelled:
                 continue
@@ -508,10 +508,23 @@ class Flow:
                     consumer.rewant = True
             if consumer.busy and not watched:
                 continue  # resolving a busy node does nothing
+            wanted.append(consumer)
+        if not wanted:
+            return
+        if not watched and not self._queue and not self._processing:
+            # The common case, without the queue: when every wanted consumer can simply start,
+            # starting them in order is exactly what resolving the queue would do.
+            for consumer in wanted:
+                if consumer.phase is not Phase.IDLE or consumer.skipped or not self._ready(consumer):
+                    break
+            else:
+                for consumer in wanted:
+                    if consumer.phase is Phase.IDLE:
+                        self._start(consumer)
+                return
+        for consumer in wanted:
             self._enqueue(consumer)
-            enqueued = True
-        if enqueued:
-            self._process()
+        self._process()
 
     def _evaluation_ended(self, state: NodeState) -> None:
         for stream in state.streams:
@@ -535,7 +548,8 @@ class Flow:
             state.rewant = False
             if not state.skipped and state.phase is not Phase.FAILED:
                 self._enqueue(state)
-        self._process()
+        if self._queue or not self._busy:
+            self._process()  # resolve what is queued, or notice the end of the run
 
     def _want_more(self, producer: NodeState) -> None:
         """Someone wants the producer's next chunk (or the rest of its lap)."""

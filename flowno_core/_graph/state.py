@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._kernel.commands import Park
 from .._kernel.parking import reschedule
 from .generations import Generation, clip_generation, cmp_generation, stitched_generation
 from .ports import FinalizedInputPort, FinalizedInputPortRef
@@ -73,8 +74,6 @@ class NodeSlot:
     __slots__ = ("task", "park_command")
 
     def __init__(self) -> None:
-        from .._kernel.commands import Park
-
         self.task: Task | None = None
         self.park_command = Park(self)
 
@@ -251,8 +250,6 @@ class Connection:
         # level-0 barrier: the consumer has not gathered the producer's latest final value
         self.needs_final = False
         self.waiter: Task | None = None
-        from .._kernel.commands import Park
-
         self.park_command = Park(self)
 
     # waitable protocol: a consumer parks here while its stream has nothing new
