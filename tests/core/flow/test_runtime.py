@@ -508,3 +508,46 @@ def test_starting_a_big_ring_costs_a_bounded_number_of_checks_per_node(staleness
     with pytest.raises(TerminateLimitReached):  # and again when the flow is run again (D5)
         f.run_until_complete(stop_at_node_generation={f.n0: (1,)})
     assert staleness_checks[0] <= 2 * 20 * RING
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: re-running after a limit cut a join's in-flight evaluation: when the join is defined "
+        "before its producers it is resumed at once with Tick's lap 3 and Pass's lap 2, and stays one "
+        "lap apart ((3, 2), (4, 3)); defined after them it sees (3, 3), (4, 4). D5 continues from the "
+        "stored state; §6.1 item 5 and D8: the outcome must not depend on the definition order"
+    ),
+)
+def test_rerun_after_a_stop_that_cut_a_join_keeps_its_inputs_in_step_in_every_order():
+    for join_first in (False, True):
+        seen = []
+
+        @node
+        async def Tick(x: int = -1):
+            return x + 1
+
+        @node
+        async def Pass(x):
+            return x
+
+        @node
+        async def Join(a, b):
+            seen.append((a, b))
+            await sleep(0.3)
+            return a
+
+        with vflow() as f:
+            if join_first:
+                f.j = Join(f.tick, f.p)
+                f.p = Pass(f.tick)
+                f.tick = Tick(f.tick)
+            else:
+                f.tick = Tick(f.tick)
+                f.p = Pass(f.tick)
+                f.j = Join(f.tick, f.p)
+        for limit in (3, 5):
+            with pytest.raises(TerminateLimitReached):
+                f.run_until_complete(stop_at_node_generation={f.tick: (limit,)})
+        assert seen[:3] == [(0, 0), (1, 1), (2, 2)], join_first
+        assert all(a == b for a, b in seen), (join_first, seen)
