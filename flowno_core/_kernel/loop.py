@@ -558,8 +558,30 @@ class EventLoop:
                 extra -= 1
             else:
                 break
-            if step(popleft(), instrument):
-                extra = 0
+            task = popleft()
+            if task.throw_exc is not None or instrument is not None:
+                if step(task, instrument):
+                    extra = 0
+            else:  # the common case, inlined: send, then park or yield
+                value = task.send_value
+                task.send_value = None
+                try:
+                    command = task.run(task.send, value)
+                except BaseException as outcome:  # noqa: BLE001 - sorted out by _task_raised
+                    self._task_raised(task, outcome)
+                else:
+                    if task.cancel_pending is not None:
+                        self._cancel_at_checkpoint(task, command)
+                    elif command.__class__ is Park:
+                        waitable = command.waitable
+                        waitable.park(task)
+                        task.parked_in = waitable
+                    elif command is SLEEP_ZERO:
+                        task.send_value = 0.0
+                        ready.append(task)
+                        extra = 0
+                    else:
+                        self._handle(task, command)
             if self._stopping:
                 return
 
@@ -582,35 +604,40 @@ class EventLoop:
                 command = task.run(task.throw, error)
                 if instrument is not None:
                     instrument.on_task_after_throw(TaskThrowMetadata(task.coro, error), command)
-        except StopIteration as stop:
-            self._task_ended(task, TaskStatus.FINISHED, stop.value, None)
-        except TaskCancelled as cancelled:
-            self._task_ended(task, TaskStatus.CANCELLED, None, cancelled)
-        except Exception as failure:  # noqa: BLE001 - stored and delivered to joiners
-            self._task_ended(task, TaskStatus.FAILED, None, failure)
-        except BaseException as fatal:  # KeyboardInterrupt, SystemExit: end the run
-            self._task_ended(task, TaskStatus.FAILED, None, fatal)
-            self._fatal = fatal
-            self._stopping = True
+        except BaseException as outcome:  # noqa: BLE001 - sorted out by _task_raised
+            self._task_raised(task, outcome)
+            return False
+        if task.cancel_pending is not None:
+            self._cancel_at_checkpoint(task, command)
+        elif command is SLEEP_ZERO:
+            task.send_value = 0.0
+            self._ready.append(task)
+            return True
         else:
-            if task.cancel_pending is not None:
-                self._cancel_at_checkpoint(task, command)
-            elif command.__class__ is Park:  # the hot path: inline _do_park
-                waitable = command.waitable
-                waitable.park(task)
-                task.parked_in = waitable
-            elif command is SLEEP_ZERO:
-                task.send_value = 0.0
-                self._ready.append(task)
-                return True
-            else:
-                try:
-                    handler = self._dispatch[command.__class__]
-                except KeyError:
-                    self._unknown_command(task, command)
-                else:
-                    handler(task, command)
+            self._handle(task, command)
         return False
+
+    def _task_raised(self, task: Task, outcome: BaseException) -> None:
+        """The task's coroutine ended (returned, was cancelled, failed) during a step."""
+        if isinstance(outcome, StopIteration):
+            self._task_ended(task, TaskStatus.FINISHED, outcome.value, None)
+        elif isinstance(outcome, TaskCancelled):
+            self._task_ended(task, TaskStatus.CANCELLED, None, outcome)
+        elif isinstance(outcome, Exception):
+            self._task_ended(task, TaskStatus.FAILED, None, outcome)
+        else:  # KeyboardInterrupt, SystemExit: end the run
+            self._task_ended(task, TaskStatus.FAILED, None, outcome)
+            self._fatal = outcome
+            self._stopping = True
+
+    def _handle(self, task: Task, command: Any) -> None:
+        """Dispatch a yielded command through the table (unknown objects are thrown back)."""
+        try:
+            handler = self._dispatch[command.__class__]
+        except KeyError:
+            self._unknown_command(task, command)
+        else:
+            handler(task, command)
 
     def can_step_inline(self) -> bool:
         """Whether ``step_inline`` may be used now (budget left, nesting shallow, on the loop thread)."""
