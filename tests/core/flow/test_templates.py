@@ -91,7 +91,6 @@ def test_no_trace_of_a_group_remains_at_run_time():
     assert f.g is f.out._input_ports[0].connected_output.node
     f.run_until_complete()
     assert f.out.get_data() == (106,)
-    assert f._flow.event_loop is not None
     assert all(type(n._draft_node).__name__ != "Plus" for n in f._flow.nodes)
 
 
