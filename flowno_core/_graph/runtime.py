@@ -66,6 +66,7 @@ class Flow:
         self._registered: set[int] = set()
         self.event_loop = EventLoop(clock=clock)
         self._states: list[NodeState] = []
+        self._sweep_order: list[NodeState] = []
         self._built_nodes = 0
         self._checked_nodes = -1
         self._queue: deque[NodeState] = deque()
@@ -152,6 +153,10 @@ class Flow:
         self._states = states
         self._built_nodes = len(self.nodes)
         self._number_components()
+        # Every run starts by wanting every node: producers' components before their consumers',
+        # definition order within a component and between independent ones. So the first wave
+        # never depends on the definition order beyond what D1 says (the cycle starter).
+        self._sweep_order = sorted(states, key=lambda state: (state.scc, state.order))
 
     def _number_components(self) -> None:
         """Give every node the id of its strongly connected component in the static graph.
@@ -327,7 +332,7 @@ class Flow:
                 conn.holding = False
 
     async def _root(self) -> None:
-        for state in self._states:
+        for state in self._sweep_order:
             self._enqueue(state)
         self._process()
         if not self._done and not self._stopping:

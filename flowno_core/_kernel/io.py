@@ -58,24 +58,23 @@ class IOMultiplexer:
         self.wake_w.setblocking(False)
         self.selector.register(self.wake_r, READ, None)
         self.waiting = 0  # number of parked IOWaiters
+        self._registered: dict[Any, list[IOWaiter | None]] = {}  # our own view: no KeyError reprs
         self._closed = False
 
     # -- registering ---------------------------------------------------------------------------
     def add(self, fileobj: Any, for_write: bool, handle: Any) -> IOWaiter:
         """Create the waiter for one direction; raises RuntimeError if that direction is taken."""
-        try:
-            key = self.selector.get_key(fileobj)
-        except KeyError:
-            key = None
-        except ValueError as error:  # closed socket (fileno() == -1)
-            raise OSError(9, f"cannot wait on a closed socket: {error}") from None
         waiter = IOWaiter(self, fileobj, for_write, handle)
-        if key is None:
-            slots: list[IOWaiter | None] = [None, None]
+        slots = self._registered.get(fileobj)
+        if slots is None:
+            slots = [None, None]
             slots[for_write] = waiter
-            self.selector.register(fileobj, WRITE if for_write else READ, slots)
+            try:
+                self.selector.register(fileobj, WRITE if for_write else READ, slots)
+            except ValueError as error:  # closed socket (fileno() == -1)
+                raise OSError(9, f"cannot wait on a closed socket: {error}") from None
+            self._registered[fileobj] = slots
         else:
-            slots = key.data
             if slots[for_write] is not None:
                 direction = "write" if for_write else "read"
                 raise RuntimeError(
@@ -83,7 +82,7 @@ class IOMultiplexer:
                     "only one reader and one writer may wait on a socket at a time"
                 )
             slots[for_write] = waiter
-            self.selector.modify(fileobj, key.events | (WRITE if for_write else READ), slots)
+            self.selector.modify(fileobj, READ | WRITE, slots)
         self.waiting += 1
         return waiter
 
@@ -94,26 +93,27 @@ class IOMultiplexer:
         waiter.task = None
         fileobj, waiter.fileobj = waiter.fileobj, None
         self.waiting -= 1
-        try:
-            key = self.selector.get_key(fileobj)
-        except (KeyError, ValueError):
+        slots = self._registered.get(fileobj)
+        if slots is None:
             return
-        slots = key.data
         if slots[waiter.for_write] is waiter:
             slots[waiter.for_write] = None
         events = (READ if slots[0] is not None else 0) | (WRITE if slots[1] is not None else 0)
-        if events:
-            self.selector.modify(fileobj, events, slots)
-        else:
-            self.selector.unregister(fileobj)
+        try:
+            if events:
+                self.selector.modify(fileobj, events, slots)
+            else:
+                del self._registered[fileobj]
+                self.selector.unregister(fileobj)
+        except (KeyError, ValueError):  # the socket was closed under us: nothing left to unregister
+            self._registered.pop(fileobj, None)
 
     def forget_fileobj(self, fileobj: Any, error: BaseException | None) -> None:
         """A socket is being closed: wake its waiters (with ``error``) and unregister it."""
-        try:
-            key = self.selector.get_key(fileobj)
-        except (KeyError, ValueError):
+        slots = self._registered.get(fileobj)
+        if slots is None:
             return
-        for waiter in list(key.data):
+        for waiter in list(slots):
             if waiter is not None:
                 task = waiter.task
                 self.drop(waiter)

@@ -510,15 +510,6 @@ def test_starting_a_big_ring_costs_a_bounded_number_of_checks_per_node(staleness
     assert staleness_checks[0] <= 2 * 20 * RING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: re-running after a limit cut a join's in-flight evaluation: when the join is defined "
-        "before its producers it is resumed at once with Tick's lap 3 and Pass's lap 2, and stays one "
-        "lap apart ((3, 2), (4, 3)); defined after them it sees (3, 3), (4, 4). D5 continues from the "
-        "stored state; §6.1 item 5 and D8: the outcome must not depend on the definition order"
-    ),
-)
 def test_rerun_after_a_stop_that_cut_a_join_keeps_its_inputs_in_step_in_every_order():
     for join_first in (False, True):
         seen = []
