@@ -72,3 +72,43 @@ def test_flowno_nodes_facade_lists_its_exports():
     nodes = importlib.import_module("flowno_nodes")
     for name in getattr(nodes, "__all__", []):
         assert hasattr(nodes, name), name
+
+
+def test_lowlevel_module_exports_the_building_blocks():
+    lowlevel = importlib.import_module("flowno_core.lowlevel")
+    for name in lowlevel.__all__:
+        assert hasattr(lowlevel, name), name
+    assert lowlevel.inc_generation((0,), 1) == (1, 0)
+
+
+def test_lowlevel_docstring_primitive_works():
+    from flowno_core import EventLoop, spawn
+    from flowno_core.lowlevel import ParkingLot, park_trap
+
+    class Flag:
+        def __init__(self) -> None:
+            self._lot = ParkingLot()
+            self.raised = False
+
+        async def wait(self) -> None:
+            if not self.raised:
+                await park_trap(self._lot.park_command)
+
+        def raise_flag(self) -> None:
+            self.raised = True
+            self._lot.unpark_all()
+
+    flag = Flag()
+    order = []
+
+    async def waiter() -> None:
+        await flag.wait()
+        order.append("woke")
+
+    async def main() -> None:
+        await spawn(waiter())
+        order.append("raising")
+        flag.raise_flag()
+
+    EventLoop().run_until_complete(main())
+    assert order == ["raising", "woke"]

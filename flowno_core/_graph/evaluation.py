@@ -173,6 +173,7 @@ def gather(flow: "Flow", state: "NodeState") -> list[Any]:
     args: list[Any] = []
     defaulted = state.defaulted
     ports = state.ports
+    instrument = flow._instrument
     for index, conn in enumerate(state.port_conns):
         if conn is None:
             default = ports[index].default_value
@@ -207,11 +208,14 @@ def gather(flow: "Flow", state: "NodeState") -> list[Any]:
                 "connect an output index the producer has (outputs are numbered from 0)"
             ) from None
         if conn.needs_final:
-            flow._gathered_final(conn)
+            if instrument is None:
+                flow._gathered_final(conn)
+            else:
+                with instrument.on_barrier_node_read(producer.node, 0):
+                    flow._gathered_final(conn)
     if defaulted:
         for index in defaulted:
             ports[index].stitch_level_0 += 1
-    instrument = flow._instrument
     if instrument is not None:
         instrument.on_defaulted_inputs_set(flow, state.node, list(defaulted))
     return args

@@ -750,7 +750,3 @@ def _check_generation(value: Any, where: Any) -> Any:
         f"stop_at_node_generation: {value!r} (for {where!r}) is not a generation; "
         "use a tuple of non-negative ints such as (3,) or (2, 5), () for no limit, or None"
     )
-
-
-def owner_task(state: NodeState) -> Task | None:
-    return state.task

@@ -24,9 +24,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._kernel.commands import Park
 from .._kernel.parking import reschedule
-from .._kernel.traps import park_trap
 from ..errors import NodeExecutionError
 from .state import Chunk, Connection, NodeState, Phase
 
@@ -270,8 +268,3 @@ class ValueStream(Stream[T]):
     async def cancel(self) -> None:
         """Nothing to cancel: the single value is already there."""
         self._done = True
-
-
-async def wait_for_chunk(conn: Connection) -> None:
-    """Park the calling task on ``conn`` until the producer publishes or ends its lap."""
-    await park_trap(Park(conn))
