@@ -3,7 +3,7 @@
 Theory of operation: ``serve`` accepts connections and spawns one ``handle_client`` task each. A
 connection task loops over requests (keep-alive): it reads a request with h11 within
 ``request_timeout`` (head *and* body, so a slow-loris client is cut off) and the size limits
-(``max_header_size`` -> 431, ``max_body_size`` -> 413, malformed -> 400, too slow -> 408), calls
+(``max_header_size`` and ``max_body_size`` -> 413, malformed -> 400, too slow -> 408), calls
 the route's handler, and writes the answer with h11 (Content-Length, or chunked for a
 ``StreamingResponse``); each write must finish within ``write_timeout``. While a streamed body is
 sent, a watcher task reads the socket, so a client that disconnects is noticed at once and the body
@@ -64,7 +64,7 @@ class HttpServer:
     Args:
         host: the address to bind (``"127.0.0.1"``, ``"0.0.0.0"``, ``"::1"``).
         port: the port; ``0`` picks a free one (read it from ``.port`` after ``bind()``).
-        max_header_size: the largest request head accepted (bigger: 431).
+        max_header_size: the largest request head accepted (bigger: 413).
         max_body_size: the largest request body accepted (bigger: 413).
         request_timeout: seconds allowed to receive one whole request, and to wait idle between
             keep-alive requests (too slow: 408, then close).
@@ -274,7 +274,7 @@ class HttpServer:
             raise _Reject(400, "expected a request")
         head_size = len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
         if head_size > self.max_header_size:  # h11 only bounds a head that arrives in pieces
-            raise _Reject(431, f"the request head is larger than {self.max_header_size} bytes")
+            raise _Reject(413, f"the request head is larger than {self.max_header_size} bytes")
         headers = Headers._from_wire(event.headers)
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_size:
@@ -310,7 +310,8 @@ class HttpServer:
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as error:
-                raise _Reject(error.error_status_hint, f"bad request: {error}") from None
+                status = 413 if error.error_status_hint == 431 else error.error_status_hint  # oversized -> 413
+                raise _Reject(status, f"bad request: {error}") from None
             if event is not h11.NEED_DATA:
                 return event
             idle = conn.their_state is h11.IDLE and not conn.trailing_data[0]
