@@ -47,8 +47,8 @@ class AsyncQueue(Generic[T]):
         self.items: deque[T] = deque()
         self.maxsize = maxsize
         self._closed = False
-        self._getters = ParkingLot()
-        self._putters = ParkingLot()
+        self._getters = ParkingLot("an item from an AsyncQueue")
+        self._putters = ParkingLot("room in a full AsyncQueue")
 
     # -- state ------------------------------------------------------------------------------------
     @property

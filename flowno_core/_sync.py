@@ -45,7 +45,7 @@ class Event:
 
     def __init__(self) -> None:
         self._flag = False
-        self._lot = ParkingLot()
+        self._lot = ParkingLot("an Event to be set")
 
     def is_set(self) -> bool:
         return self._flag
@@ -90,7 +90,7 @@ class Lock:
 
     def __init__(self) -> None:
         self._owner: Task | None = None
-        self._lot = ParkingLot()
+        self._lot = ParkingLot("a Lock")
 
     def is_locked(self) -> bool:
         return self._owner is not None
@@ -164,7 +164,7 @@ class Condition:
 
     def __init__(self, lock: Lock | None = None) -> None:
         self._lock = lock if lock is not None else Lock()
-        self._lot = ParkingLot()
+        self._lot = ParkingLot("a Condition to be notified")
 
     @property
     def lock(self) -> Lock:
@@ -245,7 +245,7 @@ class Semaphore:
         if value < 0:
             raise ValueError(f"Semaphore value must be >= 0, got {value}")
         self._value = value
-        self._lot = ParkingLot()
+        self._lot = ParkingLot("a Semaphore")
 
     @property
     def value(self) -> int:
@@ -300,7 +300,7 @@ class CountdownLatch:
         if count < 0:
             raise ValueError(f"CountdownLatch count must be >= 0, got {count}")
         self._count = count
-        self._lot = ParkingLot()
+        self._lot = ParkingLot("a CountdownLatch to reach 0")
 
     @property
     def count(self) -> int:

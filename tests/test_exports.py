@@ -112,3 +112,22 @@ def test_lowlevel_docstring_primitive_works():
 
     EventLoop().run_until_complete(main())
     assert order == ["raising", "woke"]
+
+
+def test_a_node_made_outside_any_block_gives_a_clear_error_when_used_inside():
+    import pytest as _pytest
+
+    from flowno_core import FlowHDL, node
+
+    @node
+    async def Src() -> int:
+        return 1
+
+    @node
+    async def Use(x: int) -> int:
+        return x
+
+    outside = Src()
+    with _pytest.raises(ValueError, match=r"created outside this FlowHDL block"):
+        with FlowHDL() as f:
+            f.use = Use(outside)

@@ -152,6 +152,7 @@ class FlowHDLView:
         aliases = _group_aliases(drafts)
         _redirect_group_connections(drafts, aliases)
         real_drafts = [draft for draft in drafts if not isinstance(draft, DraftGroupNode)]
+        _check_all_inside(real_drafts)
         finalized: dict[DraftNode, FinalizedNode] = {}
         for draft in real_drafts:
             node = FinalizedNode(draft)
@@ -166,6 +167,20 @@ class FlowHDLView:
                     self._nodes[name] = finalized[target]
         self._drafts = []
         self._is_finalized = True
+
+
+def _check_all_inside(drafts: list[DraftNode]) -> None:
+    """Every producer must have been created inside this block (or one of its templates)."""
+    inside = set(map(id, drafts))
+    for draft in drafts:
+        for index, port in sorted(draft._input_ports.items()):
+            connected = port.connected_output
+            if isinstance(connected, DraftOutputPortRef) and id(connected.node) not in inside:
+                raise ValueError(
+                    f"{draft!r}.input({index}) is connected to {connected.node!r}, which was created outside this "
+                    "FlowHDL block (a node made outside any block is never finalized); create it inside the "
+                    "`with FlowHDL() as f:` block"
+                )
 
 
 def _unconnected_error(draft: DraftNode, index: InputPortIndex) -> AttributeError:

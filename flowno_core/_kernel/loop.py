@@ -387,7 +387,8 @@ class EventLoop:
             self._mux.close()
             self._mux = None
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            # after Ctrl-C, do not hang on a worker stuck in a blocking call (it cannot be stopped)
+            self._pool.shutdown(wait=not self._interrupted, cancel_futures=True)
             self._pool = None
         self._threads_in_flight = 0
         self._discard_incoming()

@@ -49,9 +49,10 @@ class ParkingLot:
         lot.unpark_one(value)               # elsewhere, on the loop thread
     """
 
-    __slots__ = ("_waiters", "park_command", "__weakref__")
+    __slots__ = ("_waiters", "park_command", "label", "__weakref__")
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "a parking lot") -> None:
+        self.label = label  # what waiting here means, in words (for deadlock and debug messages)
         self._waiters: OrderedDict[Task, None] = OrderedDict()
         self.park_command = Park(self)
 
@@ -101,5 +102,8 @@ class ParkingLot:
     def __iter__(self) -> Iterator["Task"]:
         return iter(list(self._waiters))
 
+    def describe(self) -> str:
+        return self.label
+
     def __repr__(self) -> str:
-        return f"<ParkingLot waiters={len(self._waiters)}>"
+        return f"<ParkingLot {self.label!r} waiters={len(self._waiters)}>"

@@ -102,7 +102,7 @@ class Task:
         """The lot where joiners wait; woken (with no value) when the task ends."""
         lot = self._done_lot
         if lot is None:
-            lot = self._done_lot = ParkingLot()
+            lot = self._done_lot = ParkingLot(f"task {self.name} to end")
         return lot
 
     def outcome(self) -> Any:

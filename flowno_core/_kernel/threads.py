@@ -76,6 +76,7 @@ async def to_thread(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
     loop = task.loop
     call = ThreadCall(getattr(fn, "__qualname__", repr(fn)))
     context = contextvars.copy_context()
+    context.run(CURRENT_TASK.set, None)  # a worker thread is not inside the task (or its loop)
     future = loop._thread_pool().submit(context.run, functools.partial(fn, *args, **kwargs))
     loop._threads_in_flight += 1
 
