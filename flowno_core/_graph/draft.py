@@ -243,7 +243,7 @@ class DraftGroupNode(DraftNode):
     _return_node: DraftNode
 
     def __init__(self, *args: Any) -> None:
-        from .hdl import FlowHDLView, innermost_view
+        from .hdl import innermost_view
 
         parent = innermost_view()
         if parent is None:

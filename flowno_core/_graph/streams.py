@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._kernel.parking import reschedule
 from ..errors import NodeExecutionError
-from .state import Chunk, Connection, NodeState, Phase
+from .state import Connection, NodeState, Phase
 
 if TYPE_CHECKING:
     from .ports import FinalizedInputPortRef, FinalizedOutputPortRef

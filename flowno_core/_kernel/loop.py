@@ -29,31 +29,48 @@ Theory of operation
 
 from __future__ import annotations
 
-import heapq
-import inspect
 import itertools
 import logging
 import threading
 from collections import deque
-from types import CoroutineType, GeneratorType
 from collections.abc import Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
+from types import CoroutineType
 from typing import Any, TypeVar, overload
 
 from ..errors import TaskCancelled, UnknownCommandError
 from .clock import MonotonicClock, VirtualClock
 from .commands import SLEEP_ZERO, Exit, Park, Sleep, Spawn, WaitIO
-from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
+from .current import (
+    check_coroutine,
+    current_event_loop,
+    current_task,
+    current_task_object,
+    is_coroutine_like,
+    not_started,
+    thread_state,
+)
+from .instruments import TaskSendMetadata, TaskThrowMetadata
 from .io import IOMultiplexer
+from .lifecycle import RunLifecycle, cancel_on_its_way
 from .parking import reschedule
 from .signals import SigintRouting
-from .task import CURRENT_TASK, PENDING, CancelRequest, Task, TaskHandle, TaskStatus
+from .task import PENDING, CancelRequest, Task, TaskHandle, TaskStatus
+from .timers import Timer, TimerHandle, TimerQueue
+
+__all__ = [
+    "EventLoop",
+    "TimerHandle",
+    "current_event_loop",
+    "current_task",
+    "current_task_object",
+    "is_coroutine_like",
+]
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-_thread_state = threading.local()
 
 _BATCH_STEPS = 64
 _INLINE_STEPS = 256
@@ -62,105 +79,7 @@ _SHUTDOWN_ROUNDS = 3
 _SHUTDOWN_STEPS = 10_000
 
 
-def current_event_loop() -> "EventLoop | None":
-    """The loop running the current task (or running on this thread), else None."""
-    task = CURRENT_TASK.get()
-    if task is not None:
-        return task.loop
-    return getattr(_thread_state, "loop", None)
-
-
-def current_task() -> Any:
-    """The raw coroutine of the running task, or None outside a task."""
-    task = CURRENT_TASK.get()
-    return None if task is None else task.coro
-
-
-def current_task_object() -> Task | None:
-    """The running kernel Task (for primitive authors), or None."""
-    return CURRENT_TASK.get()
-
-
-def is_coroutine_like(obj: object) -> bool:
-    return inspect.iscoroutine(obj) or inspect.isgenerator(obj)
-
-
-_COROUTINE_TYPES = (CoroutineType, GeneratorType)
-
-
-def _check_coroutine(obj: object, who: str) -> None:
-    if obj.__class__ in _COROUTINE_TYPES or is_coroutine_like(obj):
-        return
-    if inspect.iscoroutinefunction(obj) or inspect.isgeneratorfunction(obj):
-        hint = f"call it first: {who}({getattr(obj, '__name__', 'fn')}(...))"
-    elif inspect.isawaitable(obj):
-        hint = "wrap the awaitable in an async function that awaits it"
-    else:
-        hint = "pass the object returned by calling an async function"
-    raise TypeError(f"{who}() needs a coroutine object, got {obj!r}; {hint}")
-
-
-def _not_started(coro: Any) -> bool:
-    if inspect.iscoroutine(coro):
-        return inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
-    if inspect.isgenerator(coro):
-        return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
-    return False
-
-
-def _cancel_on_its_way(task: Task) -> bool:
-    """True if a TaskCancelled is already queued for ``task`` (thrown at once or at its next checkpoint)."""
-    return isinstance(task.cancel_pending, TaskCancelled) or isinstance(task.throw_exc, TaskCancelled)
-
-
-class _ShutdownCancel(TaskCancelled):
-    """The cancellation the loop delivers to tasks still alive when a run ends."""
-
-    def __str__(self) -> str:
-        return "Task was cancelled because the event loop run ended"
-
-
-class _Timer:
-    """A timer-heap entry: wakes a sleeping task or calls a callback (``TimerHandle``)."""
-
-    __slots__ = ("loop", "deadline", "task", "start", "callback", "args", "active")
-
-    def __init__(self, loop: "EventLoop", deadline: float, start: float) -> None:
-        self.loop = loop
-        self.deadline = deadline
-        self.start = start
-        self.task: Task | None = None
-        self.callback: Callable[..., Any] | None = None
-        self.args: tuple[Any, ...] = ()
-        self.active = True
-
-    # waitable protocol (sleep)
-    def park(self, task: Task) -> None:
-        self.task = task
-
-    def abort(self, task: Task) -> None:
-        self.cancel()
-
-    def cancel(self) -> None:
-        """Cancel the timer (idempotent)."""
-        if self.active:
-            self.active = False
-            self.task = None
-            self.callback = None
-            loop = self.loop
-            loop._live_timers -= 1
-            timers = loop._timers
-            if len(timers) > 64 and loop._live_timers * 2 < len(timers):
-                loop._compact_timers()  # cancelled entries outnumber live ones: O(1) amortised
-
-    def describe(self) -> str:
-        return f"sleep until t={self.deadline:.6f}"
-
-
-TimerHandle = _Timer
-
-
-class EventLoop:
+class EventLoop(RunLifecycle, TimerQueue):
     """flowno_core's event loop: runs coroutines that yield flowno_core commands.
 
     Example::
@@ -181,7 +100,7 @@ class EventLoop:
     def __init__(self, clock: MonotonicClock | VirtualClock | None = None) -> None:
         self._clock = clock if clock is not None else MonotonicClock()
         self._ready: deque[Task] = deque()
-        self._timers: list[tuple[float, int, _Timer]] = []
+        self._timers: list[tuple[float, int, Timer]] = []
         self._timer_seq = itertools.count()
         self._live_timers = 0
         self._tasks: dict[Any, Task] = {}
@@ -224,7 +143,7 @@ class EventLoop:
 
     def create_task(self, raw_task: Coroutine[Any, Any, R] | Generator[Any, Any, R]) -> TaskHandle[R]:
         """Queue ``raw_task`` as a new task. Thread-safe: from another thread it wakes the loop."""
-        _check_coroutine(raw_task, "create_task")
+        check_coroutine(raw_task, "create_task")
         task = Task(raw_task, self)
         if self._running_thread == threading.get_ident():
             self._start(task, None)
@@ -247,18 +166,6 @@ class EventLoop:
         if mux is not None and self._running_thread != threading.get_ident():
             mux.wake()
 
-    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
-        """Call ``fn(*args)`` on the loop thread after ``delay`` seconds of loop time.
-
-        Returns a handle with ``cancel()``. The callback runs outside any task.
-        """
-        now = self._clock.now()
-        timer = _Timer(self, now + max(delay, 0.0), now)
-        timer.callback = fn
-        timer.args = args
-        self._push_timer(timer)
-        return timer
-
     def cancel(self, raw_task: Any) -> bool:
         """Cancel the task running ``raw_task``; False if it already ended (or is unknown)."""
         task = self._tasks.get(raw_task)
@@ -269,7 +176,7 @@ class EventLoop:
     def cancel_task(self, task: Task) -> CancelRequest[Any]:
         if task.status is not PENDING:
             return CancelRequest(task, False)
-        if _cancel_on_its_way(task):
+        if cancel_on_its_way(task):
             return CancelRequest(task, True)  # one cancel is already on its way: no double throw
         # replaces any other throw pending for the next checkpoint (a timeout expiry): cancel wins
         self.throw_into(task, TaskCancelled(task.handle))
@@ -281,7 +188,7 @@ class EventLoop:
         if waitable is not None:
             waitable.abort(task)
             reschedule(task, None, error)
-        elif _not_started(task.coro):
+        elif not_started(task.coro):
             task.send_value = None
             task.throw_exc = error
         else:
@@ -344,7 +251,7 @@ class EventLoop:
         ``wait_for_spawned_tasks=False`` returns as soon as the root ends. Tasks still alive at
         the end are cancelled and closed. An ``exit()`` ends the run early.
         """
-        if getattr(_thread_state, "loop", None) is not None:
+        if getattr(thread_state, "loop", None) is not None:
             if is_coroutine_like(root_task):
                 root_task.close()
             raise RuntimeError(
@@ -355,7 +262,7 @@ class EventLoop:
             if is_coroutine_like(root_task):
                 root_task.close()
             raise RuntimeError("this EventLoop is already running in another thread")
-        _check_coroutine(root_task, "run_until_complete")
+        check_coroutine(root_task, "run_until_complete")
         self._prepare_run(wait_for_spawned_tasks, _debug_max_wait_time)
         root = self._root = Task(root_task, self)
         self._start(root, None)
@@ -370,122 +277,6 @@ class EventLoop:
         return self._outcome(root, join)
 
     # ------------------------------------------------------------------ run lifecycle
-    def _prepare_run(self, wait_for_spawned: bool, max_wait: float | None) -> None:
-        self._running_thread = threading.get_ident()
-        _thread_state.loop = self
-        self._stopping = False
-        self._exit = None
-        self._fatal = None
-        self._interrupted = False
-        self._wait_for_spawned = wait_for_spawned
-        self._debug_max_wait_time = max_wait
-        self._instrument = active_loop_instrument()
-        self._mux = IOMultiplexer()
-
-    def _finish_run(self) -> None:
-        if self._mux is not None:
-            self._mux.close()
-            self._mux = None
-        if self._pool is not None:
-            # after Ctrl-C, do not hang on a worker stuck in a blocking call (it cannot be stopped)
-            self._pool.shutdown(wait=not self._interrupted, cancel_futures=True)
-            self._pool = None
-        self._threads_in_flight = 0
-        self._discard_incoming()
-        timers, self._timers = self._timers, []
-        for _, _, timer in timers:
-            timer.cancel()  # a handle cancelled after the run must not touch the next run's count
-        self._live_timers = 0
-        self._running_thread = None
-        _thread_state.loop = None
-        self._root = None
-        self._instrument = None
-
-    def _outcome(self, root: Task, join: bool) -> Any:
-        if self._fatal is not None:
-            raise self._fatal
-        if self._interrupted:
-            raise KeyboardInterrupt
-        if self._exit is not None:
-            value, exception = self._exit
-            if exception is not None:
-                raise exception
-            return value if join else None
-        if not join:
-            return None
-        if root.status is TaskStatus.FINISHED:
-            return root.result
-        if root.error is not None and not isinstance(root.error, _ShutdownCancel):
-            raise root.error
-        raise RuntimeError("Event loop exited without completing the root task.")
-
-    def _shutdown(self) -> None:
-        """Cancel what is still alive, let it clean up for a few rounds, close the rest (D13)."""
-        self._stopping = False
-        for _ in range(_SHUTDOWN_ROUNDS):
-            alive = [task for task in self._tasks.values()]
-            if not alive:
-                break
-            for task in alive:
-                if task.status is PENDING:
-                    error = _ShutdownCancel(task.handle)
-                    if task.parked_in is None and not isinstance(task.throw_exc, TaskCancelled):
-                        # runnable: the run is over, so what it was woken with no longer matters;
-                        # it must not run one more step of its own code before it sees the cancel
-                        task.cancel_pending = None
-                        task.send_value = None
-                        task.throw_exc = error
-                    elif not _cancel_on_its_way(task):
-                        self.throw_into(task, error)
-            steps = 0
-            budget = max(_SHUTDOWN_STEPS, 8 * len(alive))
-            while self._ready and steps < budget:
-                steps += len(self._ready)
-                self._run_batch()
-                self._stopping = False
-                if self._incoming:
-                    self._drain_incoming()
-        for task in list(self._tasks.values()):
-            self._close_task(task)
-        self._ready.clear()
-
-    def _discard_incoming(self) -> None:
-        """Drop what other threads queued too late for this run; a task among it is closed, not leaked."""
-        incoming = self._incoming
-        while incoming:
-            fn, args = incoming.popleft()
-            if fn == self._start:
-                self._close_task(args[0])
-
-    def close_task(self, task: Task) -> None:
-        """End a task now by closing its coroutine where it waits (``finally`` blocks run, but they
-        cannot await). Use ``cancel`` when the task needs to await during its clean-up."""
-        if task.status is PENDING:
-            self._close_task(task)
-
-    def _close_task(self, task: Task) -> None:
-        waitable = task.parked_in
-        if waitable is not None:
-            waitable.abort(task)
-            task.parked_in = None
-        try:
-            task.run(task.coro.close)
-        except BaseException as error:  # noqa: BLE001 - a broken finally block must not stop shutdown
-            logger.debug("closing task %s raised %r", task.name, error)
-        if task.status is PENDING:
-            self._task_ended(task, TaskStatus.CANCELLED, None, _ShutdownCancel(task.handle))
-
-    def _on_sigint(self) -> bool:
-        """Signal handler body: returns False when a second Ctrl-C must raise at once."""
-        if self._interrupted:
-            return False
-        self._interrupted = True
-        self._stopping = True
-        if self._mux is not None:
-            self._mux.wake()
-        return True
-
-    # ------------------------------------------------------------------ the main loop
     def _main_loop(self) -> None:
         ready = self._ready
         clock = self._clock
@@ -715,48 +506,6 @@ class EventLoop:
         )
 
     # ------------------------------------------------------------------ timers
-    def _push_timer(self, timer: _Timer) -> None:
-        heapq.heappush(self._timers, (timer.deadline, next(self._timer_seq), timer))
-        self._live_timers += 1
-
-    def _compact_timers(self) -> None:
-        """Drop cancelled timers from the heap, in place (callers may hold the list)."""
-        timers = self._timers
-        timers[:] = [entry for entry in timers if entry[2].active]
-        heapq.heapify(timers)
-
-    def _next_deadline(self) -> float:
-        timers = self._timers
-        while not timers[0][2].active:
-            heapq.heappop(timers)
-        return timers[0][0]
-
-    def _fire_timers(self, now: float) -> None:
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            _, _, timer = heapq.heappop(timers)
-            if not timer.active:
-                continue
-            task, callback, args = timer.task, timer.callback, timer.args
-            timer.cancel()
-            if task is not None:
-                reschedule(task, now - timer.start)
-            elif callback is not None:
-                callback(*args)
-
-    # ------------------------------------------------------------------ command handlers
-    def _do_sleep(self, task: Task, command: Sleep) -> None:
-        seconds = command.seconds
-        if seconds <= 0:
-            task.send_value = 0.0
-            self._ready.append(task)
-            return
-        now = self._clock.now()
-        timer = _Timer(self, now + seconds, now)
-        timer.task = task
-        task.parked_in = timer
-        self._push_timer(timer)
-
     def _do_park(self, task: Task, command: Park) -> None:
         waitable = command.waitable
         waitable.park(task)
@@ -764,7 +513,7 @@ class EventLoop:
 
     def _new_child(self, parent: Task, coro: Any) -> Task | None:
         try:
-            _check_coroutine(coro, "spawn")
+            check_coroutine(coro, "spawn")
         except TypeError as error:
             reschedule(parent, None, error)
             return None

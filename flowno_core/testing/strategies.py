@@ -67,7 +67,7 @@ def flow_specs(
         # close a loop: node 0 and the last node feed each other (node 0's new input defaulted
         # unless an unbreakable cycle is wanted)
         last = count - 1
-        first, final = spec.nodes[0], spec.nodes[last]
+        first = spec.nodes[0]
         loop_default = draw(st.integers(0, 9)) if breakable is not False else None
         nodes[0] = NodeSpec(first.inputs + (last,), first.defaults + (loop_default,))
         nodes[last] = NodeSpec(nodes[last].inputs + (0,), nodes[last].defaults + (None,))
