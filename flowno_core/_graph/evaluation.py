@@ -116,7 +116,7 @@ async def _run_result(flow: "Flow", state: "NodeState", result: Any) -> None:
     else:
         _close_if_awaitable(result)
         raise _not_async_error(state, result)
-    if state.level0_pending:
+    if state.level0_pending or flow._instrument is not None:  # instruments see every write barrier
         await wait_for_level0_readers(flow, state, data)
     if not flow._stopping:
         publish_final(flow, state, data, streamed)

@@ -159,6 +159,25 @@ class PrintInstrument(FlowInstrument):
         self.print(f"[DEFAULTED-INPUTS] Node {node} defaulted inputs: {defaulted_inputs}.")
 
     @contextmanager
+    def on_barrier_node_write(self, flow: Any, node: Any, data: Any, run_level: int) -> Iterator[None]:
+        self.print(
+            f"[WRITE-BARRIER-START] Node {node} will block until downstream nodes have consumed last data. "
+            f"(run level: {run_level})"
+        )
+        try:
+            yield
+        finally:
+            self.print(f"[WRITE-BARRIER-END] Node {node} is unblocked. Writing data: {data}. (run level: {run_level})")
+
+    @contextmanager
+    def on_barrier_node_read(self, node: Any, run_level: int) -> Iterator[None]:
+        self.print(f"[READ-BARRIER-START] Informing Node {node} that available data is being read. (run level: {run_level})")
+        try:
+            yield
+        finally:
+            self.print("[READ-BARRIER-END] Done")
+
+    @contextmanager
     def node_lifecycle(self, flow: Any, node: Any, run_level: int) -> Iterator[None]:
         self.print(f"[NODE-EVAL-START] Evaluating node {node} at run level {run_level}")
         try:

@@ -34,7 +34,7 @@ class NodePlaceholder:
         return OutputPortRefPlaceholder(self, OutputPortIndex(output_port))
 
     def __repr__(self) -> str:
-        return f"NodePlaceholder({self.name!r})"
+        return f"NodePlaceholder(name={self.name!r})"
 
 
 @dataclass(eq=False)
@@ -45,7 +45,7 @@ class OutputPortRefPlaceholder(Generic[T]):
     port_index: OutputPortIndex
 
     def __repr__(self) -> str:
-        return f"{self.node.name}.output({self.port_index})"
+        return f"{self.node!r}.output({self.port_index})"
 
 
 @dataclass

@@ -59,7 +59,11 @@ class Flow(Scheduler, Endings):
         f._flow.run_until_complete()     # what f.run_until_complete() does
     """
 
+    _instance_counter = 0
+
     def __init__(self, is_finalized: bool = True, *, clock: MonotonicClock | VirtualClock | None = None) -> None:
+        self._id = Flow._instance_counter
+        Flow._instance_counter += 1
         self.nodes: list[FinalizedNode] = []
         self._registered: set[int] = set()
         self.event_loop = EventLoop(clock=clock)
@@ -84,6 +88,9 @@ class Flow(Scheduler, Endings):
         self._frozen = False
         self._tasks_started = 0
         self._wave = 0
+
+    def __repr__(self) -> str:
+        return f"<Flow#{self._id}>"
 
     # ------------------------------------------------------------------ building
     def add_node(self, node: FinalizedNode) -> None:

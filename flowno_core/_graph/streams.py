@@ -171,7 +171,7 @@ class Stream(Generic[T], AsyncIterator[T]):
             instrument.on_stream_end(self)
 
     def __repr__(self) -> str:
-        return f"Stream({self.output!r} -> {self.input!r})"
+        return f"Stream({self.output!r}->{self.input!r}, run_level={self.run_level})"
 
     async def __anext__(self) -> T:
         conn = self._conn
