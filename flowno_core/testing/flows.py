@@ -111,7 +111,7 @@ def _node_class(index: int, spec: NodeSpec) -> type[DraftNode]:
 # -- the reference evaluator ------------------------------------------------------------------------
 def _sccs(n: int, edges: dict[int, list[int]], members: set[int]) -> list[set[int]]:
     """Strongly connected components of the subgraph on ``members`` (consumer -> producer edges)."""
-    import networkx as nx
+    import networkx as nx  # type: ignore[import-untyped]
 
     graph = nx.DiGraph()
     graph.add_nodes_from(members)
@@ -156,7 +156,7 @@ def reference_values(spec: FlowSpec, generations: int) -> list[list[int]] | None
     stitched = stitched_ports(spec)
     if stitched is None:
         return None
-    import networkx as nx
+    import networkx as nx  # type: ignore[import-untyped]
 
     n = len(spec.nodes)
     graph = nx.DiGraph()
