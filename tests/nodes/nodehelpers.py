@@ -9,11 +9,13 @@ Waits use generous timeouts as a safety net only; no test asserts a duration.
 
 from __future__ import annotations
 
+from flowno_core.testing.sockets import SocketTracker  # noqa: F401 - re-exported for the node tests
+
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowno_core import Event, EventLoop, EventLoopInstrument, sleep, spawn
+from flowno_core import Event, EventLoop, sleep, spawn
 from flowno_core.io import HTTPException, HttpServer, sse_response
 
 WAIT = 20.0  # safety-net timeout for cross-thread waits (never reached when things work)
@@ -135,21 +137,3 @@ def chat_server(
         return sse_response(events(), done=True)
 
     return server, log
-
-
-class SocketTracker(EventLoopInstrument):
-    """Counts the client sockets a flow opened and closed (use ``with tracker: f.run_until_complete()``)."""
-
-    def __init__(self) -> None:
-        self.opened: list[object] = []
-        self.closed: set[int] = set()
-
-    def on_socket_connect_start(self, metadata) -> None:  # type: ignore[no-untyped-def]
-        self.opened.append(metadata.socket_handle)
-
-    def on_socket_close(self, metadata) -> None:  # type: ignore[no-untyped-def]
-        self.closed.add(id(metadata.socket_handle))
-
-    @property
-    def still_open(self) -> list[object]:
-        return [h for h in self.opened if id(h) not in self.closed and not getattr(h, "closed", True)]

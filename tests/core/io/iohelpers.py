@@ -8,14 +8,15 @@ virtual clock.
 
 from __future__ import annotations
 
-import os
+from flowno_core.testing.sockets import SocketTracker, open_fds  # noqa: F401 - re-exported for the io tests
+
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 
-from flowno_core import EventLoopInstrument, to_thread
+from flowno_core import to_thread
 
 
 def chunked(*pieces: bytes, trailer: bytes = b"", end: bool = True) -> bytes:
@@ -198,29 +199,3 @@ class ScriptedServer:
         if len(self.seen) <= index:
             return False
         return await to_thread(self.seen[index].client_closed.wait, max(0.0, deadline - time.monotonic()))
-
-
-class SocketTracker(EventLoopInstrument):
-    """Counts sockets that started connecting and sockets that were closed."""
-
-    def __init__(self) -> None:
-        self.opened: list[object] = []
-        self.closed: set[int] = set()
-
-    def on_socket_connect_start(self, metadata) -> None:  # type: ignore[no-untyped-def]
-        self.opened.append(metadata.socket_handle)
-
-    def on_socket_close(self, metadata) -> None:  # type: ignore[no-untyped-def]
-        self.closed.add(id(metadata.socket_handle))
-
-    @property
-    def still_open(self) -> list[object]:
-        return [h for h in self.opened if id(h) not in self.closed and not getattr(h, "closed", True)]
-
-
-def open_fds() -> set[str]:
-    """The process's open file descriptors (Linux)."""
-    try:
-        return set(os.listdir("/proc/self/fd"))
-    except FileNotFoundError:  # pragma: no cover - not Linux
-        return set()

@@ -26,7 +26,7 @@ from flowno_core import (
 )
 from flowno_core._kernel.clock import VirtualClock
 
-from .helpers import open_fds
+from flowno_core.testing.sockets import open_fds
 
 pytestmark = pytest.mark.timeout(60)
 
