@@ -27,11 +27,10 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
 from typing import Any
 
-from flowno_core import Event, EventLoop, FlowHDL, Stream, node, sleep, spawn
-from flowno_core.io import HttpServer, ServerRequest, sse_response
+from flowno_core import FlowHDL, Stream, node, sleep
+from flowno_core.io import HttpServer, ServerRequest, ServerThread, sse_response
 from flowno_nodes import ChatCompletion, FileWriter
 
 FAKE_MODEL = "fake-gpt"
@@ -66,41 +65,6 @@ def fake_openai_server() -> HttpServer:
         return sse_response(events(), done=True)
 
     return server
-
-
-class BackgroundServer:
-    """Serve an ``HttpServer`` on its own event loop thread while a ``with`` block runs.
-
-    A flow owns its event loop and runs it until its nodes are done, so the fake endpoint gets a
-    loop of its own on a second thread.
-    """
-
-    def __init__(self, server: HttpServer) -> None:
-        self.server = server
-        self.loop = EventLoop()
-        self.stop_requested = Event()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="fake-openai", daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            serving = await spawn(self.server.serve())
-            self.ready.set()
-            await self.stop_requested.wait()
-            await self.server.stop(grace=1.0)
-            await serving.join()
-
-        self.loop.run_until_complete(main(), join=True)
-
-    def __enter__(self) -> str:
-        self.server.bind()
-        self.thread.start()
-        self.ready.wait(10)
-        return self.server.url
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop_requested.set_nowait)
-        self.thread.join(10)
 
 
 @node(stream_in=["tokens"])
@@ -155,7 +119,7 @@ def main() -> None:
         print(f"Asking {real_url} (model {model or os.environ.get('OPENAI_MODEL') or 'gpt-4o-mini'})", flush=True)
         answer, words, written = run_pipeline(args.prompt, args.output, real_url, model)
     else:
-        with BackgroundServer(fake_openai_server()) as url:
+        with ServerThread(fake_openai_server()) as url:
             print(f"Asking the local fake endpoint {url}/v1 (set FLOWNO_LLM_BASE_URL for a real one)", flush=True)
             answer, words, written = run_pipeline(args.prompt, args.output, url + "/v1", FAKE_MODEL)
     print(f"Done: {words} words; wrote {written} bytes to {args.output}")

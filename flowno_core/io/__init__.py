@@ -26,6 +26,7 @@ from .server import HttpServer
 from .server_messages import ServerRequest, ServerResponse, StreamingResponse, sse_response
 from .responses import ErrStreamingResponse, OkStreamingResponse, Response, ResponseBase, streaming_response_is_ok
 from .sse import ServerSentEvent, SSEParser, format_event
+from .background import ServerThread
 
 __all__ = [
     "BodyStream",
@@ -46,6 +47,7 @@ __all__ = [
     "ServerRequest",
     "ServerResponse",
     "ServerSentEvent",
+    "ServerThread",
     "StreamingResponse",
     "Timeout",
     "TooManyRedirects",

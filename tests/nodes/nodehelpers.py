@@ -15,60 +15,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowno_core import Event, EventLoop, sleep, spawn
-from flowno_core.io import HTTPException, HttpServer, sse_response
+from flowno_core import sleep
+from flowno_core.io import HTTPException, HttpServer, ServerThread, sse_response  # noqa: F401 - ServerThread re-exported
 
 WAIT = 20.0  # safety-net timeout for cross-thread waits (never reached when things work)
-
-
-class ServerThread:
-    """Run ``server`` on a separate EventLoop thread for the duration of a ``with`` block.
-
-    Example::
-
-        with ServerThread(server) as url:
-            ...   # run flows that talk to url
-    """
-
-    def __init__(self, server: HttpServer) -> None:
-        self.server = server
-        self.loop = EventLoop()
-        self._stop = Event()
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="test-http-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def __enter__(self) -> str:
-        self.server.bind()
-        self._thread.start()
-        if not self._started.wait(WAIT):
-            raise RuntimeError("the test server did not start")
-        return self.server.url
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self._stop.set_nowait)
-        self._thread.join(WAIT)
-        if self._thread.is_alive():
-            raise RuntimeError("the test server did not stop")
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        async def main() -> None:
-            serving = await spawn(self.server.serve())
-            self._started.set()
-            await self._stop.wait()
-            await self.server.stop(grace=0.2)
-            await serving.join()
-
-        try:
-            self.loop.run_until_complete(main(), join=True)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the test thread
-            self._error = error
 
 
 @dataclass

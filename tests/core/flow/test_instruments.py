@@ -232,10 +232,10 @@ def test_status_changes_form_a_consistent_chain_per_node():
     with Recorder() as rec:
         f.run_until_complete()
     last = {}
-    for node, old, new in rec.of("on_node_status_change"):
-        if node in last:
-            assert old == last[node], (node, old, last[node])
-        last[node] = new
+    for who, old, new in rec.of("on_node_status_change"):
+        if who in last:
+            assert old == last[who], (who, old, last[who])
+        last[who] = new
     assert last == {f.g: NodeTaskStatus.WaitingForStartNextGeneration(0), f.r: NodeTaskStatus.WaitingForStartNextGeneration(0)}
 
 

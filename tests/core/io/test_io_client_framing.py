@@ -62,7 +62,7 @@ async def test_default_request_headers_and_precedence():
         await HttpClient(client_headers).request("POST", srv.url + "/p", b"abc", extra)
     head = srv.seen[0].request.decode().lower()
     lines = head.split("\r\n")
-    assert lines[0] == f"post /p http/1.1"
+    assert lines[0] == "post /p http/1.1"
     assert f"host: 127.0.0.1:{srv.port}" in lines
     assert "accept-encoding: gzip, deflate" in lines
     assert "connection: close" in lines

@@ -11,7 +11,6 @@ from flowno_core import (
     azip,
     current_event_loop,
     sleep,
-    spawn,
 )
 
 

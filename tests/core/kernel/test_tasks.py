@@ -11,7 +11,6 @@ import types
 import pytest
 
 from flowno_core import (
-    Event,
     EventLoop,
     TaskCancelled,
     TaskHandle,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowno_core import EventLoop, current_event_loop, exit, sleep, spawn
+from flowno_core import EventLoop, current_event_loop, exit, sleep
 from flowno_core._kernel.clock import MonotonicClock, VirtualClock
 
 
