@@ -69,6 +69,11 @@ class NodeConfigurationError(TypeError):
     """A node or a connection was declared in a way that cannot work (the message says how to fix it)."""
 
 
+class NodeConfigurationWarning(UserWarning):
+    """A node declaration that flowno 0.1.19 accepted silently but that is almost certainly a mistake
+    (e.g. ``stream_in`` naming a parameter that does not exist). The code still runs as it did."""
+
+
 class MissingDefaultError(Exception):
     """An input has no value and no default: a cycle nothing can start, or a gather-time gap.
 

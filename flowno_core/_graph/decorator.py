@@ -13,10 +13,13 @@ the class's non-callable attributes.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
+import warnings
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from ..errors import NodeConfigurationError
+from ..errors import NodeConfigurationError, NodeConfigurationWarning
 from .draft import DraftGroupNode, DraftNode, OriginalCall
 from .ports import EMPTY
 
@@ -24,28 +27,40 @@ P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
 C = TypeVar("C")
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def _stream_in_names(stream_in: Iterable[str] | None, owner: str) -> list[str]:
     if stream_in is None:
         return []
-    if isinstance(stream_in, str):
-        raise NodeConfigurationError(
-            f"@node(stream_in={stream_in!r}) on {owner}: stream_in takes a list of parameter names, "
-            f"e.g. stream_in=[{stream_in!r}]"
+    if isinstance(stream_in, str):  # flowno tested `name in "xs"`; read it as the one name meant
+        _warn(
+            f"@node(stream_in={stream_in!r}) on {owner}: stream_in takes a list of parameter names; "
+            f"read as stream_in=[{stream_in!r}] (write it that way to silence this warning)"
         )
+        return [stream_in]
     return list(stream_in)
 
 
 def _check_stream_in(names: list[str], parameters: list[inspect.Parameter], owner: str) -> None:
     known = [p.name for p in parameters]
     for name in names:
-        if name not in known:
-            raise NodeConfigurationError(
+        if name not in known:  # flowno ignored such names silently: keep running, but say so
+            _warn(
                 f"@node(stream_in=[...]) names {name!r}, but {owner} has no parameter {name!r} "
-                f"(its parameters: {', '.join(known) or 'none'})"
+                f"(its parameters: {', '.join(known) or 'none'}); the name is ignored"
             )
+
+
+def _warn(message: str) -> None:
+    """Warn, attributing the warning to the user's decorator line (the first frame outside flowno_core)."""
+    frame = sys._getframe(1)
+    level = 2  # 1 would be _warn itself
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, NodeConfigurationWarning, stacklevel=level)
 
 
 def _check_accumulate(accumulate: Any, owner: str) -> None:

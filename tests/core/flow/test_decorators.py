@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from flowno_core import DraftNode, Stream, TerminateLimitReached, node
+from flowno_core import DraftNode, FlowHDL, Stream, TerminateLimitReached, node
+from flowno_core.errors import NodeConfigurationWarning
 from flowno_core._graph.draft import Constant, OriginalCall
 
 from .helpers import vflow
@@ -529,9 +530,47 @@ def test_hand_written_subclass_with_a_streaming_input():
     assert f.total.get_data() == (6,)
 
 
-def test_stream_in_must_name_parameters():
-    with pytest.raises(TypeError):
+def test_stream_in_naming_no_parameter_warns_and_runs_as_flowno_did():
+    with pytest.warns(NodeConfigurationWarning, match=r"names 'nope', but F has no parameter 'nope' \(its parameters: a\)") as caught:
 
         @node(stream_in=["nope"])
         async def F(a):
             return a
+
+    assert caught[0].filename == __file__  # attributed to the decorator line, not to flowno_core
+    with FlowHDL() as f:
+        f.f = F(41)
+    assert f.f._input_ports[0].minimum_run_level == 0  # the unknown name is ignored
+    f.run_until_complete()
+    assert f.f.get_data() == (41,)
+
+
+def test_stream_in_given_as_a_string_warns_and_means_that_one_name():
+    with pytest.warns(NodeConfigurationWarning, match=r"read as stream_in=\['xs'\]") as caught:
+
+        @node(stream_in="xs")
+        async def Total(xs: Stream[int], x: int = 0) -> int:
+            return x + sum([value async for value in xs])
+
+    assert caught[0].filename == __file__
+
+    @node
+    async def Nums():
+        for i in range(4):
+            yield i
+
+    with FlowHDL() as f:
+        f.nums = Nums()
+        f.total = Total(f.nums)
+    assert [f.total._input_ports[i].minimum_run_level for i in (0, 1)] == [1, 0]
+    f.run_until_complete()
+    assert f.total.get_data() == (6,)
+
+
+def test_stream_in_on_a_class_is_checked_against_call_parameters():
+    with pytest.warns(NodeConfigurationWarning, match=r"Acc has no parameter 'self'"):
+
+        @node(stream_in=["self"])
+        class Acc:
+            async def call(self, xs):
+                return xs
