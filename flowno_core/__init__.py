@@ -9,17 +9,18 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from . import _logging  # noqa: F401 - configures the "flowno_core" logger from FLOWNO_LOG_* variables
-from ._graph.context import current_context, current_flow, current_node
-from ._graph.decorator import node
-from ._graph.draft import DraftGroupNode, DraftNode
-from ._graph.finalized import FinalizedNode
-from ._graph.generations import Generation, RunLevel
-from ._graph.hdl import FlowHDL, FlowHDLView
-from ._graph.instrumentation import FlowInstrument
-from ._graph.ports import NodePlaceholder
-from ._graph.runtime import Flow
-from ._graph.state import NodeTaskStatus
-from ._graph.streams import Stream
+from ._graph.runtime.context import current_context, current_flow, current_node
+from ._graph.description.decorator import node
+from ._graph.description.draft import DraftGroupNode, DraftNode
+from ._graph.description.finalized import FinalizedNode
+from ._graph.rules.generations import Generation, RunLevel
+from ._graph.description.namespace import FlowHDLView
+from ._graph.runtime.flowhdl import FlowHDL
+from ._graph.runtime.instruments import FlowInstrument
+from ._graph.description.ports import NodePlaceholder
+from ._graph.runtime.flow import Flow
+from ._graph.runtime.records import NodeTaskStatus
+from ._graph.runtime.streams import Stream
 from ._kernel.clock import VirtualClock
 from ._kernel.instruments import EventLoopInstrument
 from ._kernel.loop import EventLoop, current_event_loop, current_task

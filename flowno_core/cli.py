@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._graph.hdl import FlowHDL
+from ._graph.runtime.flowhdl import FlowHDL
 
 
 def _flows_in(namespace: dict[str, Any]) -> list[tuple[str, FlowHDL]]:

@@ -84,7 +84,7 @@ class MissingDefaultError(Exception):
     """
 
     def __init__(self, node: Any, input_index: int | None = None) -> None:
-        from ._graph.messages import cycle_message, missing_defaults_block
+        from ._graph.description.messages import cycle_message, missing_defaults_block
 
         self.node: Any = None
         self.port: int | None = input_index

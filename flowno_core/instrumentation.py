@@ -3,7 +3,7 @@
 ``from flowno_core.instrumentation import FlowInstrument, EventLoopInstrument``
 """
 
-from ._graph.instrumentation import (
+from ._graph.runtime.instruments import (
     FlowInstrument,
     LogInstrument,
     MinimalInstrument,

@@ -23,9 +23,9 @@ Example (a primitive that waits until a callback fires)::
             self._lot.unpark_all()
 """
 
-from ._graph.draft import OriginalCall
-from ._graph.finalized import FinalizedNode
-from ._graph.generations import (
+from ._graph.description.draft import DraftInputPortRef, DraftOutputPortRef, OriginalCall
+from ._graph.description.finalized import FinalizedInputPortRef, FinalizedNode, FinalizedOutputPortRef
+from ._graph.rules.generations import (
     clip_generation,
     cmp_generation,
     inc_generation,
@@ -34,16 +34,8 @@ from ._graph.generations import (
     parent_generation,
     stitched_generation,
 )
-from ._graph.instrumentation import get_current_flow_instrument
-from ._graph.ports import (
-    DraftInputPortRef,
-    DraftOutputPortRef,
-    FinalizedInputPortRef,
-    FinalizedOutputPortRef,
-    InputPortIndex,
-    OutputPortIndex,
-    OutputPortRefPlaceholder,
-)
+from ._graph.runtime.instruments import get_current_flow_instrument
+from ._graph.description.ports import InputPortIndex, OutputPortIndex, OutputPortRefPlaceholder
 from ._kernel.clock import MonotonicClock, VirtualClock
 from ._kernel.commands import ALL_COMMANDS, Exit, Park, Sleep, Spawn, WaitIO
 from ._kernel.instruments import get_current_instrument

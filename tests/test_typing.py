@@ -43,7 +43,7 @@ def test_mypy_sees_the_parameters_of_a_node_function(tmp_path: Path) -> None:
         env={"MYPYPATH": str(root), "PATH": "/usr/bin:/bin"},
     )
     output = result.stdout
-    assert 'Revealed type is "flowno_core._graph.decorator.NodeClass[[x: int, y: int =], int]"' in output, output
+    assert 'Revealed type is "flowno_core._graph.description.decorator.NodeClass[[x: int, y: int =], int]"' in output, output
     errors = [line for line in output.splitlines() if ": error:" in line]
     assert len(errors) == 1, output
     assert "sample.py:15" in errors[0] and '"str"' in errors[0] and '"int"' in errors[0], output

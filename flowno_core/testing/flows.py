@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .._graph.draft import DraftNode
-from .._graph.hdl import FlowHDL
+from .._graph.description.draft import DraftNode
+from .._graph.runtime.flowhdl import FlowHDL
 
 MODULUS = 1_000_003
 

@@ -10,7 +10,7 @@ import pytest
 
 from flowno_core import DraftNode, FlowHDL, Stream, TerminateLimitReached, node
 from flowno_core.errors import NodeConfigurationWarning
-from flowno_core._graph.draft import Constant, OriginalCall
+from flowno_core._graph.description.draft import Constant, OriginalCall
 
 from .helpers import vflow
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowno_core import node
-from flowno_core._graph.generations import (
+from flowno_core._graph.rules.generations import (
     clip_generation,
     cmp_generation,
     inc_generation,

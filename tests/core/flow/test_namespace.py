@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from flowno_core import DraftNode, FlowHDL, FlowHDLView, NodePlaceholder, node
-from flowno_core._graph.draft import Constant
-from flowno_core._graph.finalized import FinalizedNode
+from flowno_core._graph.description.draft import Constant
+from flowno_core._graph.description.finalized import FinalizedNode
 
 from .helpers import vflow
 

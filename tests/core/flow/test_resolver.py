@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowno_core import DeadlockError, DraftNode, MissingDefaultError, TerminateLimitReached
-from flowno_core._graph.draft import OriginalCall
-from flowno_core._graph.resolver import (
+from flowno_core._graph.description.draft import OriginalCall
+from flowno_core._graph.rules.resolver import (
     UnbreakableCycle,
     find_unbreakable_cycle,
     solve,

@@ -442,7 +442,7 @@ def test_a_100k_chain_defined_source_first_runs_without_recursion():
 # single-input nodes evaluated a bounded number of times.
 @pytest.fixture
 def staleness_checks(monkeypatch):
-    from flowno_core._graph.state import Connection
+    from flowno_core._graph.runtime.records import Connection
 
     count = [0]
     original = Connection.is_stale

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flowno_core import DraftGroupNode, FlowHDLView, TerminateLimitReached, current_node, node
-from flowno_core._graph.draft import Constant
-from flowno_core._graph.namespace_stack import view_stack
+from flowno_core._graph.description.draft import Constant
+from flowno_core._graph.description.view_stack import view_stack
 
 from .helpers import vflow
 

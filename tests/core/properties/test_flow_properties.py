@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowno_core import MissingDefaultError, TerminateLimitReached
-from flowno_core._graph.resolver import strongly_connected_components
+from flowno_core._graph.rules.resolver import strongly_connected_components
 from flowno_core.testing.flows import FlowSpec, reference_values
 from flowno_core.testing.strategies import flow_specs
 

@@ -131,7 +131,7 @@ def test_multi_output_outputs_feed_their_own_consumers() -> None:
 def test_a_category_change_late_in_a_long_numeric_stream_is_a_clear_error_not_a_wrong_value() -> None:
     """D6 says "otherwise the list of its chunks"; a numeric stream cannot keep every number (D14),
     so past the history cap the node must fail clearly rather than publish a partial list."""
-    from flowno_core._graph.accumulate import NUMERIC_HISTORY
+    from flowno_core._graph.rules.accumulate import NUMERIC_HISTORY
 
     chunks: list[Any] = list(range(NUMERIC_HISTORY + 5)) + ["late"]
     with pytest.raises(ValueError, match="accumulate"):

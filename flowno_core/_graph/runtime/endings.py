@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import time
 
-from .._kernel.loop import EventLoop
-from ..errors import DeadlockError, NodeExecutionError
-from .generations import Generation
-from .instrumentation import FlowInstrument
-from .state import Connection, NodeState, Phase
+from ..._kernel.loop import EventLoop
+from ...errors import DeadlockError, NodeExecutionError
+from ..rules.generations import Generation
+from .instruments import FlowInstrument
+from .records import Connection, NodeState, Phase
 from .streams import close_lap, finish_connection
 
 

@@ -13,20 +13,51 @@ kept by the runtime (``streams.Lap``), not here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
-from .generations import Generation, inc_generation
-from .ports import (
-    DraftOutputPortRef,
-    FinalizedInputPort,
-    FinalizedInputPortRef,
-    FinalizedOutputPortRef,
-    InputPortIndex,
-    OutputPortIndex,
-)
+from ..rules.generations import Generation, inc_generation
+from .draft import DraftNode, DraftOutputPortRef, OriginalCall, original_call_of
+from .ports import EMPTY, InputPortIndex, OutputPortIndex
 
-if TYPE_CHECKING:
-    from .draft import DraftNode, OriginalCall
+T = TypeVar("T")
+
+
+@dataclass
+class FinalizedOutputPortRef(Generic[T]):
+    """Output ``port_index`` of a finalized node."""
+
+    node: "FinalizedNode"
+    port_index: OutputPortIndex
+
+    def __repr__(self) -> str:
+        return f"{self.node!r}.output({self.port_index})"
+
+
+@dataclass
+class FinalizedInputPortRef(Generic[T]):
+    """Input ``port_index`` of a finalized node."""
+
+    node: "FinalizedNode"
+    port_index: InputPortIndex
+
+    def __repr__(self) -> str:
+        return f"{self.node!r}.input({self.port_index})"
+
+
+@dataclass(eq=False)
+class FinalizedInputPort(Generic[T]):
+    """One input of a finalized node (``stitch_level_0`` is the feedback offset of SPEC §2.8)."""
+
+    port_index: InputPortIndex
+    connected_output: "FinalizedOutputPortRef[T] | None" = None
+    minimum_run_level: int = 0
+    default_value: Any = EMPTY
+    stitch_level_0: int = field(default=0)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default_value is not EMPTY
 
 
 class NodeData:
@@ -78,9 +109,7 @@ class FinalizedNode:
         f.total.get_data()        # e.g. (10,)
     """
 
-    def __init__(self, draft: "DraftNode") -> None:
-        from .draft import original_call_of
-
+    def __init__(self, draft: DraftNode) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "_draft_node", draft)
         setattr_(self, "_original_call", original_call_of(type(draft)))
@@ -91,7 +120,7 @@ class FinalizedNode:
         setattr_(self, "_data", NodeData())
         setattr_(self, "_runtime", None)  # the flow's NodeState, set by Flow.add_node
 
-    def _finalize_connections(self, finalized: dict["DraftNode", "FinalizedNode"]) -> None:
+    def _finalize_connections(self, finalized: dict[DraftNode, "FinalizedNode"]) -> None:
         draft = self._draft_node
         ports: dict[InputPortIndex, FinalizedInputPort[Any]] = {}
         for index in sorted(draft._input_ports):
@@ -157,7 +186,7 @@ class FinalizedNode:
         return port is not None and port.has_default
 
     @property
-    def original_call(self) -> "OriginalCall":
+    def original_call(self) -> OriginalCall:
         return self._original_call
 
     def __repr__(self) -> str:

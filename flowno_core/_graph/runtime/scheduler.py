@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 
 from collections import deque
 
-from .._kernel.loop import EventLoop
-from .._kernel.traps import park_trap
-from ..errors import MissingDefaultError, TerminateLimitReached
+from ..._kernel.loop import EventLoop
+from ..._kernel.traps import park_trap
+from ...errors import MissingDefaultError, TerminateLimitReached
 from . import evaluation, gc_pause
-from .generations import cmp_generation
-from .instrumentation import FlowInstrument
-from .ports import EMPTY
-from .resolver import UnbreakableCycle, solve
-from .state import Connection, NodeSlot, NodeState, NodeTaskStatus, Phase, keeps_going
+from ..rules.generations import cmp_generation
+from .instruments import FlowInstrument
+from ..description.ports import EMPTY
+from ..rules.resolver import UnbreakableCycle, solve
+from .records import Connection, NodeSlot, NodeState, NodeTaskStatus, Phase, keeps_going
 from .streams import ValueStream, finish_connection
 
 class Scheduler:

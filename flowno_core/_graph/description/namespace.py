@@ -1,4 +1,4 @@
-"""FlowHDL and FlowHDLView: the namespace in which a flow is described.
+"""FlowHDLView: the namespace in which a flow is described (``FlowHDL`` adds the flow to it).
 
 Theory of operation: inside ``with FlowHDL() as f:`` public attribute writes go into a namespace
 dict; reading a name that is not defined yet returns a ``NodePlaceholder`` (a forward reference).
@@ -16,27 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from .draft import DraftGroupNode, DraftNode
+from .draft import DraftGroupNode, DraftInputPortRef, DraftNode, DraftOutputPortRef, original_call_of
 from .finalized import FinalizedNode
-from .namespace_stack import view_stack
-from .ports import (
-    DraftInputPortRef,
-    DraftOutputPortRef,
-    InputPortIndex,
-    NodePlaceholder,
-    OutputPortRefPlaceholder,
-)
-
-if TYPE_CHECKING:
-    from .._kernel.task import TaskHandle
-    from .runtime import Flow
-
-
-def innermost_view() -> "FlowHDLView | None":
-    stack = view_stack()
-    return stack[-1] if stack else None
+from .ports import InputPortIndex, NodePlaceholder, OutputPortRefPlaceholder
+from .view_stack import innermost_view, view_stack
 
 
 class FlowHDLView:
@@ -81,6 +66,10 @@ class FlowHDLView:
 
     def _register_draft(self, node: DraftNode) -> None:
         self._drafts.append(node)
+
+    def _open_template_view(self) -> "FlowHDLView":
+        """A nested view for a template's body; use it in a ``with`` block (its nodes reach this flow)."""
+        return FlowHDLView(self._on_register_finalized_node)
 
     # -- context management -----------------------------------------------------------------------
     def __enter__(self) -> Any:
@@ -193,8 +182,6 @@ def _unconnected_error(draft: DraftNode, index: InputPortIndex) -> AttributeErro
 
 
 def _parameter_name(draft: DraftNode, index: int) -> str:
-    from .draft import original_call_of
-
     try:
         parameters = [
             p for p in original_call_of(type(draft)).signature.parameters.values() if p.name != "self"
@@ -236,54 +223,3 @@ def _redirect_group_connections(drafts: list[DraftNode], aliases: dict[DraftNode
     for draft in drafts:
         for port_index, consumers in draft._connected_output_nodes.items():
             draft._connected_output_nodes[port_index] = [c for c in consumers if not isinstance(c, DraftGroupNode)]
-
-
-class FlowHDL(FlowHDLView):
-    """Describe a flow in a ``with`` block, then run it.
-
-    Example::
-
-        @node
-        async def Add(x, y):
-            return x + y
-
-        with FlowHDL() as f:
-            f.total = Add(f.a, f.b)     # forward references are fine
-            f.a = Add(1, 2)
-            f.b = Add(3, 4)
-
-        f.run_until_complete()
-        assert f.total.get_data() == (10,)
-    """
-
-    KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
-
-    def __init__(self, *, clock: Any = None) -> None:
-        from .runtime import Flow
-
-        flow = Flow(clock=clock)
-        super().__init__(flow.add_node)
-        self._flow: Flow = flow
-
-    def run_until_complete(
-        self,
-        stop_at_node_generation: Any = (),
-        terminate_on_node_error: bool = True,
-        _debug_max_wait_time: float | None = None,
-        context_factory: Callable[[FinalizedNode], Any] | None = None,
-    ) -> None:
-        """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default."""
-        self._flow.run_until_complete(
-            stop_at_node_generation=stop_at_node_generation,
-            terminate_on_node_error=terminate_on_node_error,
-            _debug_max_wait_time=_debug_max_wait_time,
-            context_factory=context_factory,
-        )
-
-    def _finalize(self) -> None:
-        super()._finalize()
-        self._flow._build()  # runtime records and static analysis now, not in the first run
-
-    def create_task(self, raw_task: Any) -> "TaskHandle[Any]":
-        """Queue a raw coroutine on the flow's loop (before the run, or from another thread during it)."""
-        return self._flow.event_loop.create_task(raw_task)

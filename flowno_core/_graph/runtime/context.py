@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextvars
 from typing import TYPE_CHECKING, Any
 
-from .._kernel.task import CURRENT_TASK
+from ..._kernel.task import CURRENT_TASK
 
 if TYPE_CHECKING:
-    from .finalized import FinalizedNode
-    from .runtime import Flow
+    from ..description.finalized import FinalizedNode
+    from .flow import Flow
 
 CURRENT_FLOW: contextvars.ContextVar["Flow | None"] = contextvars.ContextVar("flowno_core.current_flow", default=None)
 

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from ..errors import NodeConfigurationError, NodeConfigurationWarning
+from ...errors import NodeConfigurationError, NodeConfigurationWarning
 from .draft import DraftGroupNode, DraftNode, OriginalCall
 from .ports import EMPTY
 
@@ -27,7 +27,7 @@ P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
 C = TypeVar("C")
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 

@@ -20,19 +20,19 @@ from contextlib import nullcontext
 from types import AsyncGeneratorType, CoroutineType
 from typing import TYPE_CHECKING, Any
 
-from .._kernel.commands import Park
-from .._kernel.parking import reschedule
-from .._kernel.traps import park_trap, sleep_trap
-from ..errors import MissingDefaultError, StreamCancelled, TaskCancelled
-from .accumulate import Accumulator
-from .generations import inc_generation
-from .ports import EMPTY
-from .state import Chunk, NodeTaskStatus, Phase, keeps_going
+from ..._kernel.commands import Park
+from ..._kernel.parking import reschedule
+from ..._kernel.traps import park_trap, sleep_trap
+from ...errors import MissingDefaultError, StreamCancelled, TaskCancelled
+from ..rules.accumulate import Accumulator
+from ..rules.generations import inc_generation
+from ..description.ports import EMPTY
+from .records import Chunk, NodeTaskStatus, Phase, keeps_going
 from .streams import close_lap, make_stream, open_lap
 
 if TYPE_CHECKING:
-    from .runtime import Flow
-    from .state import NodeState
+    from .flow import Flow
+    from .records import NodeState
 
 _NO_VALUE = object()
 _NO_CONTEXT = nullcontext()
@@ -409,7 +409,7 @@ async def drive_generator(flow: "Flow", state: "NodeState", agen: Any) -> tuple[
 
 
 def _default_accumulate() -> Any:
-    from .draft import DraftNode
+    from ..description.draft import DraftNode
 
     return DraftNode.accumulate_streamed_data
 

@@ -31,20 +31,20 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._kernel.clock import MonotonicClock, VirtualClock
-from .._kernel.loop import EventLoop
-from .._kernel.task import PENDING
-from ..errors import MissingDefaultError
+from ..._kernel.clock import MonotonicClock, VirtualClock
+from ..._kernel.loop import EventLoop
+from ..._kernel.task import PENDING
+from ...errors import MissingDefaultError
 from . import evaluation, gc_pause
 from .context import CURRENT_FLOW
-from .draft import DraftNode
-from .finalized import FinalizedNode
-from .instrumentation import FlowInstrument, active_flow_instrument
-from .ports import EMPTY
-from .resolver import find_unbreakable_cycle, strongly_connected_components
+from ..description.draft import DraftNode
+from ..description.finalized import FinalizedNode
+from .instruments import FlowInstrument, active_flow_instrument
+from ..description.ports import EMPTY
+from ..rules.resolver import find_unbreakable_cycle, strongly_connected_components
 from .endings import Endings
 from .scheduler import Scheduler
-from .state import Connection, NodeSlot, NodeState, Phase
+from .records import Connection, NodeSlot, NodeState, Phase
 
 DEADLOCK_GRACE_SECONDS = 0.25
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._kernel.parking import reschedule
-from ..errors import NodeExecutionError
-from .state import Connection, NodeState, Phase
+from ..._kernel.parking import reschedule
+from ...errors import NodeExecutionError
+from .records import Connection, NodeState, Phase
 
 if TYPE_CHECKING:
-    from .ports import FinalizedInputPortRef, FinalizedOutputPortRef
-    from .runtime import Flow
+    from ..description.finalized import FinalizedInputPortRef, FinalizedOutputPortRef
+    from .flow import Flow
 
 T = TypeVar("T")
 

@@ -18,14 +18,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._kernel.commands import Park
-from .._kernel.parking import reschedule
-from .generations import Generation, clip_generation, cmp_generation, stitched_generation
-from .ports import FinalizedInputPort, FinalizedInputPortRef
+from ..._kernel.commands import Park
+from ..._kernel.parking import reschedule
+from ..rules.generations import Generation, clip_generation, cmp_generation, stitched_generation
+from ..description.finalized import FinalizedInputPort, FinalizedInputPortRef
 
 if TYPE_CHECKING:
-    from .._kernel.task import Task
-    from .finalized import FinalizedNode, NodeData
+    from ..._kernel.task import Task
+    from ..description.finalized import FinalizedNode, NodeData
 
 
 class NodeTaskStatus:

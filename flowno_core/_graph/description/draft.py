@@ -15,20 +15,15 @@ import inspect
 import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import CodeType
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from .namespace_stack import register_draft
-from .ports import (
-    EMPTY,
-    DraftInputPort,
-    DraftInputPortRef,
-    DraftOutputPortRef,
-    InputPortIndex,
-    NodePlaceholder,
-    OutputPortIndex,
-    OutputPortRefPlaceholder,
-)
+from ..rules.accumulate import combine_pair
+from .ports import EMPTY, InputPortIndex, NodePlaceholder, OutputPortIndex, OutputPortRefPlaceholder
+from .view_stack import innermost_view, register_draft
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +74,48 @@ def _defaults_from_signature(call: Callable[..., Any]) -> dict[int, Any]:
         if parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         and parameter.default is not EMPTY
     }
+
+
+@dataclass
+class DraftOutputPortRef(Generic[T]):
+    """Output ``port_index`` of a draft node (what ``node.output(k)`` returns)."""
+
+    node: "DraftNode"
+    port_index: OutputPortIndex
+
+    def connect(self, target: "DraftInputPortRef[Any]") -> None:
+        """Connect this output to ``target`` (replacing what the input was connected to)."""
+        consumer = target.node
+        port = consumer._input_ports[target.port_index]
+        port.connected_output = self
+        self.node._connected_output_nodes.setdefault(self.port_index, []).append(consumer)
+
+    def __repr__(self) -> str:
+        return f"{self.node!r}.output({self.port_index})"
+
+
+@dataclass
+class DraftInputPortRef(Generic[T]):
+    """Input ``port_index`` of a draft node."""
+
+    node: "DraftNode"
+    port_index: InputPortIndex
+
+    def __repr__(self) -> str:
+        return f"{self.node!r}.input({self.port_index})"
+
+
+@dataclass(eq=False)
+class DraftInputPort(Generic[T]):
+    """One input of a draft node: what it is connected to, its run level and its default."""
+
+    connected_output: "DraftOutputPortRef[T] | OutputPortRefPlaceholder[T] | None" = None
+    minimum_run_level: int = 0
+    default_value: Any = EMPTY
+
+    @property
+    def has_default(self) -> bool:
+        return self.default_value is not EMPTY
 
 
 class DraftNode:
@@ -183,8 +220,6 @@ class DraftNode:
         The built-in rule (used when this method is not overridden) sums numbers, concatenates
         str, bytes, lists and tuples, and otherwise collects the chunks in a list.
         """
-        from .accumulate import combine_pair
-
         return combine_pair(accumulator, partial)
 
     def get_data(self, run_level: int = 0) -> Any:
@@ -243,8 +278,6 @@ class DraftGroupNode(DraftNode):
     _return_node: DraftNode
 
     def __init__(self, *args: Any) -> None:
-        from .hdl import innermost_view
-
         parent = innermost_view()
         if parent is None:
             raise RuntimeError(
@@ -260,9 +293,7 @@ class DraftGroupNode(DraftNode):
             raise
 
     def _build_body(self, parent: Any, args: tuple[Any, ...]) -> None:
-        from .hdl import FlowHDLView
-
-        with FlowHDLView(parent._on_register_finalized_node) as sub_view:
+        with parent._open_template_view() as sub_view:
             returned = type(self).original_func(sub_view, *args)
             if returned is None:
                 raise TypeError(

@@ -1,0 +1,1 @@
+"""See flowno_core._graph."""

@@ -1,0 +1,65 @@
+"""FlowHDL: the namespace of ``FlowHDLView`` plus the ``Flow`` it builds and runs.
+
+The description side (names, forward references, finalization) is ``FlowHDLView``; this class adds
+the flow: finalized nodes are registered with a ``Flow`` as they are created, the flow builds its
+runtime records when the block exits, and ``run_until_complete`` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from ..._kernel.task import TaskHandle
+from ..description.finalized import FinalizedNode
+from ..description.namespace import FlowHDLView
+from .flow import Flow
+
+
+class FlowHDL(FlowHDLView):
+    """Describe a flow in a ``with`` block, then run it.
+
+    Example::
+
+        @node
+        async def Add(x, y):
+            return x + y
+
+        with FlowHDL() as f:
+            f.total = Add(f.a, f.b)     # forward references are fine
+            f.a = Add(1, 2)
+            f.b = Add(3, 4)
+
+        f.run_until_complete()
+        assert f.total.get_data() == (10,)
+    """
+
+    KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
+
+    def __init__(self, *, clock: Any = None) -> None:
+        flow = Flow(clock=clock)
+        super().__init__(flow.add_node)
+        self._flow: Flow = flow
+
+    def run_until_complete(
+        self,
+        stop_at_node_generation: Any = (),
+        terminate_on_node_error: bool = True,
+        _debug_max_wait_time: float | None = None,
+        context_factory: Callable[[FinalizedNode], Any] | None = None,
+    ) -> None:
+        """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default."""
+        self._flow.run_until_complete(
+            stop_at_node_generation=stop_at_node_generation,
+            terminate_on_node_error=terminate_on_node_error,
+            _debug_max_wait_time=_debug_max_wait_time,
+            context_factory=context_factory,
+        )
+
+    def _finalize(self) -> None:
+        super()._finalize()
+        self._flow._build()  # runtime records and static analysis now, not in the first run
+
+    def create_task(self, raw_task: Any) -> TaskHandle[Any]:
+        """Queue a raw coroutine on the flow's loop (before the run, or from another thread during it)."""
+        return self._flow.event_loop.create_task(raw_task)
