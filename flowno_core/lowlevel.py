@@ -25,17 +25,17 @@ Example (a primitive that waits until a callback fires)::
 
 from ._graph.description.draft import DraftInputPortRef, DraftOutputPortRef, OriginalCall
 from ._graph.description.finalized import FinalizedInputPortRef, FinalizedNode, FinalizedOutputPortRef
+from ._graph.description.ports import InputPortIndex, OutputPortIndex, OutputPortRefPlaceholder
 from ._graph.rules.generations import (
     clip_generation,
     cmp_generation,
     inc_generation,
-    is_stale,
     main_generation,
     parent_generation,
     stitched_generation,
 )
+from ._graph.rules.staleness import is_stale
 from ._graph.runtime.instruments import get_current_flow_instrument
-from ._graph.description.ports import InputPortIndex, OutputPortIndex, OutputPortRefPlaceholder
 from ._kernel.clock import MonotonicClock, VirtualClock
 from ._kernel.commands import ALL_COMMANDS, Exit, Park, Sleep, Spawn, WaitIO
 from ._kernel.instruments import get_current_instrument

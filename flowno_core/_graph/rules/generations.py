@@ -36,11 +36,6 @@ def cmp_generation(a: Generation, b: Generation) -> int:
     return 1 if len(a) < len(b) else -1
 
 
-def gen_le(a: Generation, b: Generation) -> bool:
-    """``a <= b`` in generation order."""
-    return cmp_generation(a, b) <= 0
-
-
 def inc_generation(g: Generation, run_level: RunLevel) -> tuple[int, ...]:
     """The smallest generation of length ``run_level + 1`` that is greater than ``g``.
 
@@ -108,16 +103,3 @@ def stitched_generation(g: Generation, stitch: int) -> Generation:
     if not g or stitch == 0:
         return g
     return (g[0] + stitch,) + g[1:]
-
-
-def is_stale(producer_gen: Generation, consumer_gen: Generation, minimum_run_level: int, stitch: int) -> bool:
-    """The staleness rule (SPEC §2.4): a connected port is stale when the producer's effective
-    generation is not newer than the consumer's.
-
-    ``effective = stitched(clip(producer_gen, minimum_run_level), stitch)``.
-
-    >>> is_stale((0, 1), (0, 0), 1, 0), is_stale((0,), (0, 1), 1, 0), is_stale((0, 0), None, 0, 0)
-    (False, False, True)
-    """
-    effective = stitched_generation(clip_generation(producer_gen, minimum_run_level), stitch)
-    return cmp_generation(effective, consumer_gen) <= 0

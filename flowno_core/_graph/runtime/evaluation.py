@@ -1,16 +1,21 @@
 """One node's persistent task: gather inputs, call the node, publish what it produces.
 
-Theory of operation: ``node_task`` loops forever: evaluate once, report the end of the evaluation
-to the runtime, then park on the node's slot until the runtime starts it again. An evaluation
-gathers the arguments (defaults and stitch for missing data, a ``Stream`` for ``stream_in`` ports,
-D3 errors for what cannot be gathered), calls the node, and then either awaits the coroutine and
-publishes its final value, or drives the async generator chunk by chunk: publish the chunk, pause
-until the runtime resumes it (back-pressure, D2), throw ``StreamCancelled`` in when a consumer
-cancelled, and publish the accumulated (or explicit) final value at the end (D6).
+Theory of operation: ``node_task`` loops: evaluate once, report the end of the evaluation to the
+scheduler, then park on the node's slot until the scheduler starts it again. An evaluation gathers
+the arguments (defaults for missing data, a ``Stream`` for ``stream_in`` ports, D3 errors for what
+cannot be gathered), calls the node, and then either awaits the coroutine and publishes its final
+value, or drives the async generator chunk by chunk: publish the chunk, pause until the scheduler
+resumes it (back-pressure, D2), throw ``StreamCancelled`` in when a consumer cancelled, and publish
+the accumulated (or explicit) final value at the end (D6). The feedback offset of a defaulted port
+(``stitch_level_0``, SPEC §2.8) is added when the evaluation first publishes, so an evaluation cut
+by a stop before it published leaves no trace.
 
-Errors raised by the node's own code go to ``Flow._node_failed``; errors while gathering end the
-run. When the run is being torn down the task is cancelled where it waits; ``finally`` blocks
-close the node's async generator so the user's clean-up runs (D13).
+An evaluation that continues a stopped run (``NodeState.resume``) replays the inputs it had
+gathered, or publishes the value it had computed, instead (``continuation.py``).
+
+Errors raised by the node's own code go to ``Endings.node_failed``; errors while gathering end the
+run. When the run is torn down the task is cancelled where it waits; ``finally`` blocks close the
+node's async generator so the user's clean-up runs (D13).
 """
 
 from __future__ import annotations
@@ -18,120 +23,386 @@ from __future__ import annotations
 import inspect
 from contextlib import nullcontext
 from types import AsyncGeneratorType, CoroutineType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..._kernel.commands import Park
+from ..._kernel.lifecycle import ShutdownCancel
 from ..._kernel.parking import reschedule
 from ..._kernel.traps import park_trap, sleep_trap
 from ...errors import MissingDefaultError, StreamCancelled, TaskCancelled
+from ..description.draft import DraftNode
+from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
 from ..rules.generations import inc_generation
-from ..description.ports import EMPTY
-from .records import Chunk, NodeTaskStatus, Phase, keeps_going
-from .streams import close_lap, make_stream, open_lap
-
-if TYPE_CHECKING:
-    from .flow import Flow
-    from .records import NodeState
+from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, take
+from .endings import Endings
+from .records import Chunk, NodeState, Resume, keeps_going
+from .run import Run
+from .scheduler import Scheduler
+from .streams import BETWEEN_CHUNKS, close_lap, make_stream, open_lap
 
 _NO_VALUE = object()
-_NO_CONTEXT = nullcontext()
+_DEFAULT_ACCUMULATE = DraftNode.accumulate_streamed_data
 
 
-async def park_on(waitable: Any) -> Any:
-    """Park the current task on ``waitable`` until it is rescheduled."""
-    return await park_trap(Park(waitable))
+class Evaluator:
+    """Runs node evaluations for one flow (the body of every node task)."""
 
+    def __init__(self, run: Run, scheduler: Scheduler, endings: Endings) -> None:
+        self.run = run
+        self.scheduler = scheduler
+        self.endings = endings
 
-async def node_task(flow: "Flow", state: "NodeState") -> None:
-    """The persistent task of one node."""
-    slot = state.slot
-    while True:
-        state.start_pending = False
-        await evaluate(flow, state)
-        if flow._stopping:
-            await park_trap(slot.park_command)
-            continue
-        flow._evaluation_ended(state)
-        if state.start_pending:
-            await sleep_trap(0)  # started again at once (a self-loop): let the other tasks run first
-        else:
-            await park_trap(slot.park_command)
+    async def node_task(self, state: NodeState) -> None:
+        """The persistent task of one node."""
+        run = self.run
+        slot = state.slot
+        while True:
+            await self.evaluate(state)
+            if run.stopping:
+                await park_trap(slot.park_command)  # the run is over: wait to be closed
+                continue
+            self.scheduler.evaluation_ended(state)
+            if state.phase is NodePhase.SCHEDULED:
+                await sleep_trap(0)  # started again at once (a self-loop): let the other tasks run first
+            else:
+                await park_trap(slot.park_command)
 
-
-async def evaluate(flow: "Flow", state: "NodeState") -> None:
-    """One evaluation of the node (SPEC §2.10)."""
-    if flow._stopping:
-        return
-    state.phase = Phase.RUNNING
-    state.evaluations += 1
-    instrument = flow._instrument
-    if instrument is not None:
-        instrument.on_node_status_change(flow, state.node, _queued(), state.public_status())
-    try:
-        args = gather(flow, state)
-    except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
-        flow._terminate(error)
-        return
-    is_generator = False
-    try:
-        if instrument is None:
-            result = state.draft.call(*args)
-            if result.__class__ is CoroutineType:  # the common case, without the general checks
-                value = await result
-                data = (value,) if state.draft._single_output else _as_final(state, value)
-                if state.level0_pending:
-                    await wait_for_level0_readers(flow, state, data)
-                if not flow._stopping:
-                    publish_final(flow, state, data)
+    async def evaluate(self, state: NodeState) -> None:
+        """One evaluation of the node (SPEC §2.10)."""
+        run = self.run
+        if run.stopping:
+            return
+        resume = state.resume
+        run.move(state, NodeEvent.BEGIN)
+        if resume is not None:
+            state.resume = None
+            if resume.publishes:
+                await self._publish_resumed(state, resume)
                 return
-            is_generator = inspect.isasyncgen(result)
-            await _run_result(flow, state, result)
-        else:
-            with instrument.node_lifecycle(flow, state.node, 0):
+        state.evaluations += 1
+        instrument = run.instrument
+        try:
+            args = self.gather(state, resume)
+        except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
+            run.end(RunEvent.FAIL, error)
+            return
+        is_generator = False
+        try:
+            if instrument is None:
                 result = state.draft.call(*args)
+                if result.__class__ is CoroutineType:  # the common case, without the general checks
+                    value = await result
+                    data = (value,) if state.draft._single_output else _as_final(state, value)
+                    if state.level0_pending:
+                        await self.wait_for_level0_readers(state, data)
+                    if run.phase is RunPhase.RUNNING:
+                        self.publish_final(state, data)
+                    return
                 is_generator = inspect.isasyncgen(result)
-                await _run_result(flow, state, result)
-    except TaskCancelled:
-        if flow._stopping:
+                await self._run_result(state, result)
+            else:
+                with instrument.node_lifecycle(run.flow, state.node, 0):
+                    result = state.draft.call(*args)
+                    is_generator = inspect.isasyncgen(result)
+                    await self._run_result(state, result)
+        except TaskCancelled as cancel:
+            if isinstance(cancel, ShutdownCancel):
+                run.interrupted()  # the kernel ends the run by itself (Ctrl-C): keep what was going on
+            if run.stopping:
+                raise
+            self.endings.node_failed(state, _reraised_cancel(), inc_generation(state.data.gen, int(is_generator)))
+        except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
+            if run.stopping:
+                return
+            self.endings.node_failed(state, error, inc_generation(state.data.gen, int(is_generator)))
+        except BaseException as error:  # KeyboardInterrupt, SystemExit, ...: they end the run, named
+            if not isinstance(error, GeneratorExit):
+                _note(error, state, inc_generation(state.data.gen, int(is_generator)))
             raise
-        flow._node_failed(state, _reraised_cancel(), inc_generation(state.data.gen, int(is_generator)))
-    except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
-        if flow._stopping:
+
+    async def _run_result(self, state: NodeState, result: Any) -> None:
+        """Await a coroutine or drive an async generator, then publish the final value."""
+        run = self.run
+        kind = type(result)
+        if kind is CoroutineType or (kind is not AsyncGeneratorType and inspect.iscoroutine(result)):
+            data = _as_final(state, await result)
+            streamed = False
+        elif inspect.isasyncgen(result):
+            data = await self.drive_generator(state, result)
+            streamed = True
+            if run.stopping:
+                return
+        else:
+            _close_if_awaitable(result)
+            raise _not_async_error(state, result)
+        if state.level0_pending or run.instrument is not None:  # instruments see every write barrier
+            await self.wait_for_level0_readers(state, data)
+        if not run.stopping:
+            self.publish_final(state, data, streamed)
+
+    async def _publish_resumed(self, state: NodeState, resume: Resume) -> None:
+        """A stop cut this node at the barrier: publish the value it had computed."""
+        state.defaulted = resume.defaulted
+        data: Any = resume.final
+        await self.wait_for_level0_readers(state, data)
+        if not self.run.stopping:
+            self.publish_final(state, data, resume.streamed)
+
+    # ------------------------------------------------------------------ gathering (SPEC §2.10)
+    def gather(self, state: NodeState, resume: Resume | None = None) -> list[Any]:
+        """Collect the arguments of one evaluation (SPEC §2.10 step 2, D3)."""
+        instrument = self.run.instrument
+        if resume is not None and resume.args is not None:  # a replay: the inputs it had gathered
+            args = state.args = resume.args
+            state.defaulted = resume.defaulted
+            if instrument is not None:
+                instrument.on_defaulted_inputs_set(self.run.flow, state.node, list(state.defaulted))
+            return args
+        args = []
+        defaulted = state.defaulted
+        ports = state.ports
+        scheduler = self.scheduler
+        for index, conn in enumerate(state.port_conns):
+            if conn is None:
+                default = ports[index].default_value
+                if default is EMPTY:
+                    raise _missing(state, index)
+                args.append(default)
+                continue
+            producer = conn.producer
+            if conn.streaming:
+                if producer.data.gen is None:
+                    args.append(_default_for(state, index, defaulted))
+                else:
+                    stream = make_stream(scheduler, conn)
+                    state.streams.append(stream)
+                    args.append(stream)
+                continue
+            record = producer.data
+            gen = record.gen
+            data = record.final if gen is not None and len(gen) == 1 else record.get(0)
+            if data is None:
+                args.append(_default_for(state, index, defaulted))
+                if conn.needs_final:
+                    scheduler.gathered_final(conn)  # "no data" was the value this consumer was owed
+                continue
+            try:
+                args.append(data[conn.output_index])
+            except (IndexError, TypeError):
+                count = len(data) if isinstance(data, tuple) else "no tuple of"
+                raise IndexError(
+                    f"{state.node!r}.input({index}) is connected to {producer.node!r}.output({conn.output_index}), "
+                    f"but {producer.node!r} produced {count} output(s) at generation {producer.data.gen}; "
+                    "connect an output index the producer has (outputs are numbered from 0)"
+                ) from None
+            if conn.needs_final:
+                if instrument is None:
+                    scheduler.gathered_final(conn)
+                else:
+                    with instrument.on_barrier_node_read(producer.node, 0):
+                        scheduler.gathered_final(conn)
+        state.args = args
+        if instrument is not None:
+            instrument.on_defaulted_inputs_set(self.run.flow, state.node, list(defaulted))
+        return args
+
+    # ------------------------------------------------------------------ publishing
+    async def wait_for_level0_readers(self, state: NodeState, data: tuple[Any, ...] | None) -> None:
+        """The level-0 barrier: the previous final value must be gathered by every level-0 consumer
+        that needs it before the next one replaces it (SPEC §3.4, D2)."""
+        run = self.run
+        instrument = run.instrument
+        barrier = instrument.on_barrier_node_write(run.flow, state.node, data, 0) if instrument is not None else nullcontext()
+        with barrier:
+            if state.level0_pending > 0:
+                state.final_at_barrier = data
+                run.move(state, NodeEvent.AWAIT_READERS)
+                while state.level0_pending > 0:
+                    await park_trap(state.slot.park_command)
+                    if run.stopping:
+                        return
+                run.move(state, NodeEvent.READERS_DONE)
+                state.final_at_barrier = None
+
+    def publish_final(self, state: NodeState, data: tuple[Any, ...] | None, streamed: bool = False) -> None:
+        """Publish a final value (level 0): store it, then want every consumer."""
+        if streamed and state.lap_phase is not LapPhase.OPEN:
+            # a generator that yielded nothing still ends an (empty) lap: readers see an empty stream
+            open_lap(state, inc_generation(state.data.gen, 0)[0])
+        if state.defaulted:
+            _stitch(state)
+        record = state.data
+        gen = record.gen
+        if gen is not None and len(gen) == 1:  # the common case of NodeData.push(data, 0), inlined
+            record.gen = record.final_gen = (gen[0] + 1,)
+            record.final = data
+            record.chunk = None
+        else:
+            record.push(data, 0)
+        if state.lap_phase is LapPhase.OPEN:
+            close_lap(state)
+        pending = 0
+        for conn in state.outputs:
+            if not conn.streaming and not conn.consumer.is_skipped():
+                conn.needs_final = True
+                pending += 1
+        state.level0_pending = pending
+        run = self.run
+        instrument = run.instrument
+        if instrument is not None:
+            instrument.on_node_emitted_data(run.flow, state.node, data, 0)
+        self.scheduler.published(state, 0)
+
+    async def publish_chunk(self, state: NodeState, data: tuple[Any, ...]) -> None:
+        """Publish one chunk (level 1), then pause until someone wants the next one (D2)."""
+        run = self.run
+        record = state.data
+        if state.lap_phase is LapPhase.OPEN:
+            gen = record.gen
+            record.gen = (gen[0], gen[1] + 1)  # type: ignore[index]
+            record.chunk = data
+        else:
+            gen = record.gen
+            if state.lap_phase is LapPhase.CUT and gen is not None and len(gen) > 1:
+                record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
+                state.cut_lap = gen[0]  # ... and that lap's final value will never exist
+            if state.defaulted:
+                _stitch(state)
+            open_lap(state, record.push(data, 1)[0])  # type: ignore[index]
+        # retain the chunk for live readers, count the active ones (the gate), wake the waiting ones
+        index = state.chunk_index + 1
+        state.chunk_index = index
+        live = 0
+        holders = 0
+        behind: list[NodeState] | None = None
+        for conn in reversed(state.stream_outputs):
+            if not conn.finished:
+                live += 1
+                if conn.active:
+                    holders += 1
+                    conn.holding = True
+                    if conn.consumer.phase in BETWEEN_CHUNKS:  # a paused pass-through now holds us back
+                        behind = [conn.consumer] if behind is None else behind + [conn.consumer]
+            waiter = conn.waiter
+            if waiter is not None:
+                conn.waiter = None
+                reschedule(waiter, None, None, True)
+        state.holders = holders
+        if live:
+            state.chunks.append(Chunk(data, live))
+        else:
+            state.chunk_base = index + 1
+        scheduler = self.scheduler
+        if behind is not None:
+            for reader in behind:
+                scheduler.gate_opened(reader)  # it must read on so that we (and our other readers) can
+        instrument = run.instrument
+        if instrument is not None:
+            instrument.on_node_emitted_data(run.flow, state.node, data, 1)
+        scheduler.published(state, 1)
+        if run.stopping:
             return
-        flow._node_failed(state, error, inc_generation(state.data.gen, int(is_generator)))
-
-
-async def _run_result(flow: "Flow", state: "NodeState", result: Any) -> None:
-    """Await a coroutine or drive an async generator, then publish the final value."""
-    kind = type(result)
-    if kind is CoroutineType or (kind is not AsyncGeneratorType and inspect.iscoroutine(result)):
-        data = _as_final(state, await result)
-        streamed = False
-    elif inspect.isasyncgen(result):
-        data = await drive_generator(flow, state, result)
-        streamed = True
-        if flow._stopping:
+        if not state.outputs:
+            await sleep_trap(0)  # D7: nobody to wait for; just let others run
             return
-    else:
-        _close_if_awaitable(result)
-        raise _not_async_error(state, result)
-    if state.level0_pending or flow._instrument is not None:  # instruments see every write barrier
-        await wait_for_level0_readers(flow, state, data)
-    if not flow._stopping:
-        publish_final(flow, state, data, streamed)
+        await self._between_chunks(state)
+
+    async def _between_chunks(self, state: NodeState) -> None:
+        """Wait until the node may produce its next chunk: someone wants it (or it must go on, see
+        ``keeps_going``) and no active reader is behind (D2)."""
+        run = self.run
+        go_on = take(state, Request.MORE) or keeps_going(state)
+        while True:
+            if go_on:
+                run.move(state, NodeEvent.HOLD)
+                if not state.holders:
+                    await sleep_trap(0)  # the readers this chunk made ready run first
+                    if run.stopping:
+                        return
+                    if state.phase is NodePhase.HELD and not state.holders:
+                        run.move(state, NodeEvent.RESUME)
+                        return
+            else:
+                run.move(state, NodeEvent.PAUSE)
+            if state.phase is not NodePhase.RUNNING:  # (the scheduler may have resumed it already)
+                await park_trap(state.slot.park_command)
+                if run.stopping:
+                    return
+            if not state.holders:
+                return
+            go_on = True  # resumed, but a reader fell behind meanwhile: wait until it caught up (D2)
+
+    async def drive_generator(self, state: NodeState, agen: Any) -> tuple[Any, ...] | None:
+        """Run one lap of a streaming node; returns its final value (explicit, accumulated, or None)."""
+        run = self.run
+        draft = state.draft
+        custom = draft._accumulate_fn
+        if custom is None and type(draft).accumulate_streamed_data is not _DEFAULT_ACCUMULATE:
+            custom = draft.accumulate_streamed_data
+        accumulator = Accumulator(repr(state.node), custom)
+        add = accumulator.add
+        single = draft._single_output
+        explicit: Any = _NO_VALUE
+        instrument = run.instrument
+        finished = False
+        try:
+            while True:
+                try:
+                    if state.cancelled_streams:
+                        stream = state.cancelled_streams[0]
+                        state.cancelled_streams.clear()
+                        chunk = await agen.athrow(StreamCancelled(stream))
+                    elif instrument is None:
+                        chunk = await agen.__anext__()
+                    else:
+                        with instrument.node_lifecycle(run.flow, state.node, 1):
+                            chunk = await agen.__anext__()
+                except StopAsyncIteration:
+                    finished = True
+                    break
+                except StreamCancelled:  # it let a cancellation escape (at once, or after more chunks)
+                    finished = True
+                    await _cancel_own_streams(state)
+                    break
+                except RuntimeError as error:
+                    cause = error.__cause__
+                    if isinstance(cause, StopAsyncIteration):
+                        finished = True
+                        explicit = cause.args[0] if cause.args else None
+                        break
+                    raise
+                data = (chunk,) if single else _as_chunk(state, chunk)
+                add(data)
+                await self.publish_chunk(state, data)
+                if run.stopping:
+                    return None
+        finally:
+            if not finished:
+                await _close_generator(agen)
+        if explicit is not _NO_VALUE:
+            if single:
+                return (explicit,)
+            if not isinstance(explicit, tuple):
+                raise ValueError(
+                    f"{state.node!r} is a multiple_outputs node and raised StopAsyncIteration({explicit!r}); "
+                    "the explicit final value of a multi-output node must be a tuple with one value per output"
+                )
+            return explicit
+        return accumulator.result()
 
 
-def _queued() -> Any:
-    return NodeTaskStatus.Queued()
+def _stitch(state: NodeState) -> None:
+    """The evaluation publishes for the first time: its defaulted ports' feedback offsets grow (§2.8)."""
+    ports = state.ports
+    for index in state.defaulted:
+        ports[index].stitch_level_0 += 1
+    state.defaulted = []
 
 
-def _executing() -> Any:
-    return NodeTaskStatus.Executing()
-
-
-def _paused() -> Any:
-    return NodeTaskStatus.WaitingForStartNextGeneration(1)
+def _note(error: BaseException, state: NodeState, target: Any) -> None:
+    note = f"raised by node {state.node!r} while computing generation {target}"
+    if note not in getattr(error, "__notes__", ()):
+        error.add_note(note)
 
 
 def _reraised_cancel() -> BaseException:
@@ -144,7 +415,7 @@ def _close_if_awaitable(result: Any) -> None:
         close()
 
 
-def _not_async_error(state: "NodeState", result: Any) -> TypeError:
+def _not_async_error(state: NodeState, result: Any) -> TypeError:
     if state.draft._is_function_node:
         return TypeError("Unexpected return type (must be async function)")
     return TypeError(
@@ -153,7 +424,7 @@ def _not_async_error(state: "NodeState", result: Any) -> TypeError:
     )
 
 
-def _as_final(state: "NodeState", value: Any) -> tuple[Any, ...] | None:
+def _as_final(state: NodeState, value: Any) -> tuple[Any, ...] | None:
     if state.draft._single_output:
         return (value,)
     if isinstance(value, list):
@@ -168,60 +439,16 @@ def _as_final(state: "NodeState", value: Any) -> tuple[Any, ...] | None:
     return value
 
 
-def gather(flow: "Flow", state: "NodeState") -> list[Any]:
-    """Collect the arguments of one evaluation (SPEC §2.10 step 2, D3)."""
-    args: list[Any] = []
-    defaulted = state.defaulted
-    ports = state.ports
-    instrument = flow._instrument
-    for index, conn in enumerate(state.port_conns):
-        if conn is None:
-            default = ports[index].default_value
-            if default is EMPTY:
-                raise _missing(state, index)
-            args.append(default)
-            continue
-        producer = conn.producer
-        if conn.streaming:
-            if producer.data.gen is None:
-                args.append(_default_for(state, index, defaulted))
-            else:
-                stream = make_stream(flow, conn)
-                state.streams.append(stream)
-                args.append(stream)
-            continue
-        record = producer.data
-        gen = record.gen
-        data = record.final if gen is not None and len(gen) == 1 else record.get(0)
-        if data is None:
-            args.append(_default_for(state, index, defaulted))
-            if conn.needs_final:
-                flow._gathered_final(conn)  # "no data" was the value this consumer was owed
-            continue
-        try:
-            args.append(data[conn.output_index])
-        except (IndexError, TypeError):
-            count = len(data) if isinstance(data, tuple) else "no tuple of"
-            raise IndexError(
-                f"{state.node!r}.input({index}) is connected to {producer.node!r}.output({conn.output_index}), "
-                f"but {producer.node!r} produced {count} output(s) at generation {producer.data.gen}; "
-                "connect an output index the producer has (outputs are numbered from 0)"
-            ) from None
-        if conn.needs_final:
-            if instrument is None:
-                flow._gathered_final(conn)
-            else:
-                with instrument.on_barrier_node_read(producer.node, 0):
-                    flow._gathered_final(conn)
-    if defaulted:
-        for index in defaulted:
-            ports[index].stitch_level_0 += 1
-    if instrument is not None:
-        instrument.on_defaulted_inputs_set(flow, state.node, list(defaulted))
-    return args
+def _as_chunk(state: NodeState, chunk: Any) -> tuple[Any, ...]:
+    if not isinstance(chunk, tuple):
+        raise TypeError(
+            f"{state.node!r} is a multiple_outputs node but yielded {type(chunk).__name__} {chunk!r}; "
+            "yield a tuple with one value per output"
+        )
+    return chunk
 
 
-def _default_for(state: "NodeState", index: int, defaulted: list[int]) -> Any:
+def _default_for(state: NodeState, index: int, defaulted: list[int]) -> Any:
     default = state.ports[index].default_value
     if default is EMPTY:
         raise _missing(state, index)
@@ -229,7 +456,7 @@ def _default_for(state: "NodeState", index: int, defaulted: list[int]) -> Any:
     return default
 
 
-def _missing(state: "NodeState", index: int) -> MissingDefaultError:
+def _missing(state: NodeState, index: int) -> MissingDefaultError:
     error = MissingDefaultError(state.node, index)
     conn = state.port_conns[index]
     source = f"{conn.producer.node!r} has produced no value yet" if conn is not None else "it is not connected"
@@ -240,190 +467,7 @@ def _missing(state: "NodeState", index: int) -> MissingDefaultError:
     return error
 
 
-async def wait_for_level0_readers(flow: "Flow", state: "NodeState", data: tuple[Any, ...] | None) -> None:
-    """The level-0 barrier: the previous final value must be gathered by every level-0 consumer
-    that needs it before the next one replaces it (SPEC §3.4, D2)."""
-    instrument = flow._instrument
-    barrier = instrument.on_barrier_node_write(flow, state.node, data, 0) if instrument is not None else nullcontext()
-    with barrier:
-        state.phase = Phase.BARRIER
-        while state.level0_pending > 0 and not flow._stopping:
-            await park_trap(state.slot.park_command)
-        state.phase = Phase.RUNNING
-
-
-def publish_final(flow: "Flow", state: "NodeState", data: tuple[Any, ...] | None, streamed: bool = False) -> None:
-    """Publish a final value (level 0): store it, then want every consumer."""
-    if streamed and not state.lap_open:
-        # a generator that yielded nothing still ends a (empty) lap: readers see an empty stream
-        open_lap(state, inc_generation(state.data.gen, 0)[0])
-    record = state.data
-    gen = record.gen
-    if gen is not None and len(gen) == 1:  # the common case of NodeData.push(data, 0), inlined
-        record.gen = record.final_gen = (gen[0] + 1,)
-        record.final = data
-        record.chunk = None
-    else:
-        record.push(data, 0)
-    if state.lap_open:
-        close_lap(state)
-    pending = 0
-    for conn in state.outputs:
-        if not conn.streaming and not conn.consumer.skipped:
-            conn.needs_final = True
-            pending += 1
-    state.level0_pending = pending
-    instrument = flow._instrument
-    if instrument is not None:
-        instrument.on_node_emitted_data(flow, state.node, data, 0)
-    flow._published(state, 0)
-
-
-async def publish_chunk(flow: "Flow", state: "NodeState", data: tuple[Any, ...]) -> None:
-    """Publish one chunk (level 1), then pause until the runtime wants the next one (D2)."""
-    record = state.data
-    if state.lap_open:
-        gen = record.gen
-        record.gen = (gen[0], gen[1] + 1)  # type: ignore[index]
-        record.chunk = data
-    else:
-        gen = record.gen
-        if state.lap_aborted and gen is not None and len(gen) > 1:
-            record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
-            state.missing_final = gen[0]  # ... and that lap's final value will never exist
-        open_lap(state, record.push(data, 1)[0])  # type: ignore[index]
-    # retain the chunk for live readers, count the active ones (the gate), wake the waiting ones
-    index = state.chunk_index + 1
-    state.chunk_index = index
-    live = 0
-    holders = 0
-    behind: list[NodeState] | None = None
-    for conn in reversed(state.stream_outputs):
-        if not conn.finished:
-            live += 1
-            if conn.active:
-                holders += 1
-                conn.holding = True
-                if conn.consumer.phase is Phase.PAUSED:  # a paused pass-through now holds us back
-                    behind = [conn.consumer] if behind is None else behind + [conn.consumer]
-        waiter = conn.waiter
-        if waiter is not None:
-            conn.waiter = None
-            reschedule(waiter, None, None, True)
-    state.holders = holders
-    if live:
-        state.chunks.append(Chunk(data, live))
-    else:
-        state.chunk_base = index + 1
-    if behind is not None:
-        for reader in behind:
-            flow._gate_opened(reader)  # it must read on so that we (and our other readers) can
-    instrument = flow._instrument
-    if instrument is not None:
-        instrument.on_node_emitted_data(flow, state.node, data, 1)
-    flow._published(state, 1)
-    if flow._stopping:
-        return
-    if not state.outputs:
-        await sleep_trap(0)  # D7: nobody to wait for; just let others run
-        return
-    if instrument is not None:
-        instrument.on_node_pause(flow, state.node, 1)
-        instrument.on_node_status_change(flow, state.node, _executing(), _paused())
-    state.phase = Phase.PAUSED
-    while True:
-        if not state.holders and (state.demand or keeps_going(state)):
-            state.demand = False
-            await sleep_trap(0)  # readers made ready by this chunk run first
-        else:
-            if not state.demand and not keeps_going(state):
-                flow._paused_without_demand(state)
-            await park_trap(state.slot.park_command)
-        if not state.holders or flow._stopping:
-            break
-        state.demand = True  # woken, but a reader fell behind meanwhile: wait until it catches up (D2)
-    state.demand = False
-    state.phase = Phase.RUNNING
-    if instrument is not None:
-        instrument.on_node_status_change(flow, state.node, _paused(), _executing())
-        instrument.on_node_resumed(flow, state.node, 1)
-
-
-async def drive_generator(flow: "Flow", state: "NodeState", agen: Any) -> tuple[Any, ...] | None:
-    """Run one lap of a streaming node; returns its final value (explicit, accumulated, or None)."""
-    draft = state.draft
-    custom = draft._accumulate_fn
-    if custom is None and type(draft).accumulate_streamed_data is not _default_accumulate():
-        custom = draft.accumulate_streamed_data
-    accumulator = Accumulator(repr(state.node), custom)
-    add = accumulator.add
-    single = draft._single_output
-    explicit: Any = _NO_VALUE
-    instrument = flow._instrument
-    finished = False
-    try:
-        while True:
-            try:
-                if state.cancelled_streams:
-                    stream = state.cancelled_streams[0]
-                    state.cancelled_streams.clear()
-                    try:
-                        chunk = await agen.athrow(StreamCancelled(stream))
-                    except StreamCancelled:
-                        finished = True
-                        await _cancel_own_streams(state)
-                        break
-                elif instrument is None:
-                    chunk = await agen.__anext__()
-                else:
-                    with instrument.node_lifecycle(flow, state.node, 1):
-                        chunk = await agen.__anext__()
-            except StopAsyncIteration:
-                finished = True
-                break
-            except RuntimeError as error:
-                cause = error.__cause__
-                if isinstance(cause, StopAsyncIteration):
-                    finished = True
-                    explicit = cause.args[0] if cause.args else None
-                    break
-                raise
-            data = (chunk,) if single else _as_chunk(state, chunk)
-            add(data)
-            await publish_chunk(flow, state, data)
-            if flow._stopping:
-                return None
-    finally:
-        if not finished:
-            await _close_generator(agen)
-    if explicit is not _NO_VALUE:
-        if single:
-            return (explicit,)
-        if not isinstance(explicit, tuple):
-            raise ValueError(
-                f"{state.node!r} is a multiple_outputs node and raised StopAsyncIteration({explicit!r}); "
-                "the explicit final value of a multi-output node must be a tuple with one value per output"
-            )
-        return explicit
-    return accumulator.result()
-
-
-def _default_accumulate() -> Any:
-    from ..description.draft import DraftNode
-
-    return DraftNode.accumulate_streamed_data
-
-
-def _as_chunk(state: "NodeState", chunk: Any) -> tuple[Any, ...]:
-    if not isinstance(chunk, tuple):
-        raise TypeError(
-            f"{state.node!r} is a multiple_outputs node but yielded {type(chunk).__name__} {chunk!r}; "
-            "yield a tuple with one value per output"
-        )
-    return chunk
-
-
-async def _cancel_own_streams(state: "NodeState") -> None:
+async def _cancel_own_streams(state: NodeState) -> None:
     """A StreamCancelled escaped this pass-through node: cancel its own streaming inputs."""
     for stream in list(state.streams):
         cancel = getattr(stream, "cancel", None)

@@ -1,31 +1,31 @@
-"""Per-node and per-connection runtime state of a flow (plain slotted records).
+"""Per-node and per-connection runtime records of a flow (plain slotted data).
 
-Theory of operation: the runtime keeps one ``NodeState`` per finalized node and one
-``Connection`` per connected input port. Everything the scheduler needs is a field here, so every
-decision is O(degree): a node reaches its producers through ``inputs`` and its consumers through
-``outputs``, a node task reaches its state through ``Task.owner``'s ``_runtime``.
+Theory of operation: the runtime keeps one ``NodeState`` per finalized node and one ``Connection``
+per connected input port. Everything a scheduling decision needs is a field here, so every decision
+is O(degree): a node reaches its producers through ``inputs`` and its consumers through
+``outputs``, and a node task reaches its record through the finalized node's ``_runtime``.
 
-``Phase`` is the node's place in its evaluation cycle; ``public_status`` maps it to flowno's
-``NodeTaskStatus`` values for instruments. A node is *busy* (counted by the runtime to detect
-quiescence) from the moment it is scheduled until its evaluation ends, except while it is a
-streaming producer paused between chunks with nobody asking for more.
+A node's ``phase`` and its stream lap's ``lap_phase`` are moved only by the tables of
+``rules.lifecycle`` (through ``Run.move`` and ``move_lap``); ``pending`` holds the requests that
+wait for the node to be able to act on them. ``NodeTaskStatus`` is flowno's public view of a phase,
+as instruments see it.
 """
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..._kernel.commands import Park
 from ..._kernel.parking import reschedule
-from ..rules.generations import Generation, clip_generation, cmp_generation, stitched_generation
-from ..description.finalized import FinalizedInputPort, FinalizedInputPortRef
+from ..description.finalized import FinalizedInputPort, FinalizedInputPortRef, FinalizedNode, NodeData
+from ..rules.generations import Generation
+from ..rules.lifecycle import LAP_TABLE, IllegalTransition, LapEvent, LapPhase, NodePhase, Request
+from ..rules.staleness import is_stale
 
 if TYPE_CHECKING:
     from ..._kernel.task import Task
-    from ..description.finalized import FinalizedNode, NodeData
 
 
 class NodeTaskStatus:
@@ -58,18 +58,29 @@ class NodeTaskStatus:
     Type = Queued | Executing | WaitingForStartNextGeneration | Error | Stalled
 
 
-class Phase(enum.Enum):
-    IDLE = "idle"
-    SCHEDULED = "scheduled"
-    RUNNING = "running"
-    PAUSED = "paused"  # a generator between chunks
-    STALLED = "stalled"  # reading a stream that has no new chunk yet
-    BARRIER = "barrier"  # waiting for level-0 consumers to read the previous final value
-    FAILED = "failed"
+_QUEUED = NodeTaskStatus.Queued()
+_EXECUTING = NodeTaskStatus.Executing()
+_PAUSED = NodeTaskStatus.WaitingForStartNextGeneration(1)
+_ERROR = NodeTaskStatus.Error()
+
+
+def public_status(state: "NodeState", phase: NodePhase) -> Any:
+    """What flowno would call ``state``'s task status in ``phase``."""
+    if phase is NodePhase.SCHEDULED:
+        return _QUEUED
+    if phase is NodePhase.PAUSED or phase is NodePhase.HELD:
+        return _PAUSED
+    if phase is NodePhase.FAILED:
+        return _ERROR
+    if phase is NodePhase.STALLED and state.stalled_on is not None:
+        return NodeTaskStatus.Stalled(state.node.input(state.stalled_on.port_index))
+    if phase is NodePhase.RUNNING or phase is NodePhase.BARRIER or phase is NodePhase.STALLED:
+        return _EXECUTING
+    return NodeTaskStatus.WaitingForStartNextGeneration(-1 if state.data.gen is None else 0)
 
 
 class NodeSlot:
-    """The waitable a node task parks on between evaluations (and between chunks)."""
+    """The waitable a node task parks on between evaluations (and between chunks, and at the barrier)."""
 
     __slots__ = ("task", "park_command")
 
@@ -105,6 +116,28 @@ class Chunk:
         self.remaining = remaining
 
 
+class Resume:
+    """What a node does first in the next run, because a stop ended the run under it."""
+
+    __slots__ = ("args", "defaulted", "final", "streamed")
+
+    def __init__(self) -> None:
+        self.args: list[Any] | None = None  # replay the cut evaluation with the inputs it gathered
+        self.defaulted: list[int] = []
+        self.final: tuple[Any, ...] | None | object = _NOTHING  # publish a value computed before the stop
+        self.streamed = False
+
+    @property
+    def publishes(self) -> bool:
+        return self.final is not _NOTHING
+
+
+_NOTHING = object()
+
+#: the arguments of a node that is not evaluating
+NO_ARGS: list[Any] = []
+
+
 class NodeState:
     """Everything the runtime tracks about one node."""
 
@@ -117,38 +150,35 @@ class NodeState:
         "inputs",
         "outputs",
         "stream_outputs",
+        "port_conns",
+        "scc",
         "slot",
         "task",
         "phase",
-        "busy",
+        "pending",
         "queued",
-        "pulled",
         "wave",
-        "rewant",
-        "demand",
-        "holders",
-        "skipped",
+        "seq",
         "limit",
+        "args",
         "defaulted",
         "streams",
         "stalled_on",
         "level0_pending",
+        "evaluations",
+        "resume",
+        "final_at_barrier",
         "lap",
-        "lap_open",
-        "lap_streamed",
-        "lap_aborted",
+        "lap_phase",
         "chunks",
         "chunk_base",
         "chunk_index",
+        "holders",
         "cancelled_streams",
-        "evaluations",
-        "port_conns",
-        "start_pending",
-        "scc",
-        "missing_final",
+        "cut_lap",
     )
 
-    def __init__(self, node: "FinalizedNode", order: int) -> None:
+    def __init__(self, node: FinalizedNode, order: int) -> None:
         self.node = node
         self.draft = node._draft_node
         self.data: NodeData = node._data
@@ -157,53 +187,49 @@ class NodeState:
         self.inputs: list[Connection] = []
         self.outputs: list[Connection] = []
         self.stream_outputs: list[Connection] = []
+        self.port_conns: list[Connection | None] = []
+        self.scc = order  # id of the node's strongly connected component in the static graph
         self.slot = NodeSlot()
         self.task: Task | None = None
-        self.phase = Phase.IDLE
-        self.busy = False
-        self.queued = False
-        self.pulled = False  # waiting for its upstream (a search passed through it)
+        self.phase = NodePhase.IDLE
+        self.pending = Request.NONE
+        self.queued = False  # on the resolution queue
         self.wave = -1  # the resolution wave in which a search last passed through it
-        self.rewant = False
-        self.demand = False
-        self.holders = 0
-        self.skipped = False
+        self.seq = 0  # when it was last scheduled or woken (orders a stopped run's continuation)
         self.limit: Generation | tuple[()] = ()
-        self.defaulted: list[int] = []
+        # the evaluation in progress
+        self.args: list[Any] = NO_ARGS
+        self.defaulted: list[int] = []  # ports that got their default: stitched when it publishes
         self.streams: list[Any] = []
         self.stalled_on: Connection | None = None
-        self.level0_pending = 0
-        # the current (or last) lap of a streaming producer
+        self.level0_pending = 0  # level-0 consumers that have not gathered the latest final value
+        self.evaluations = 0
+        self.resume: Resume | None = None  # set when a stop cut its work (see continuation.py)
+        self.final_at_barrier: tuple[Any, ...] | None = None  # the value it waits to publish (BARRIER)
+        # the current (or last) lap of a streaming node
         self.lap = -1
-        self.lap_open = False
-        self.lap_streamed = False
-        self.lap_aborted = False
+        self.lap_phase = LapPhase.NONE
         self.chunks: deque[Chunk] = deque()
         self.chunk_base = 0
         self.chunk_index = -1
+        self.holders = 0  # active readers that have not read the latest chunk (D2)
         self.cancelled_streams: list[Any] = []
-        self.evaluations = 0
-        self.port_conns: list[Connection | None] = []
-        self.start_pending = False
-        self.scc = order  # id of the node's strongly connected component in the static graph
-        self.missing_final: int | None = None  # a lap cut short by a stop: its final value never existed
+        self.cut_lap: int | None = None  # a lap cut short by a stop: its final value never existed
 
-    def public_status(self) -> Any:
-        phase = self.phase
-        if phase is Phase.IDLE:
-            return NodeTaskStatus.WaitingForStartNextGeneration(-1 if self.data.gen is None else 0)
-        if phase is Phase.SCHEDULED:
-            return NodeTaskStatus.Queued()
-        if phase is Phase.PAUSED:
-            return NodeTaskStatus.WaitingForStartNextGeneration(1)
-        if phase is Phase.STALLED and self.stalled_on is not None:
-            return NodeTaskStatus.Stalled(self.node.input(self.stalled_on.port_index))
-        if phase is Phase.FAILED:
-            return NodeTaskStatus.Error()
-        return NodeTaskStatus.Executing()
+    def is_skipped(self) -> bool:
+        """Skipped for the rest of the run, or as soon as its evaluation ends."""
+        return self.phase is NodePhase.SKIPPED or bool(self.pending & Request.SKIP)
 
     def __repr__(self) -> str:
         return repr(self.node)
+
+
+def move_lap(state: NodeState, event: LapEvent) -> None:
+    """Move the node's lap by ``event`` (the lap table, SPEC §3)."""
+    new = LAP_TABLE[state.lap_phase].get(event)
+    if new is None:
+        raise IllegalTransition(f"node {state!r}: lap event {event.name} is not allowed in lap phase {state.lap_phase.name}")
+    state.lap_phase = new
 
 
 class Connection:
@@ -263,20 +289,14 @@ class Connection:
         return f"a chunk from {self.producer!r} on input {self.port_index}"
 
     def is_stale(self) -> bool:
-        """The staleness rule (SPEC §2.4) for this port, with a fast path for plain final values."""
-        produced = self.producer.data.gen
-        consumed = self.consumer.data.gen
-        stitch = self.port.stitch_level_0
-        if produced is not None and consumed is not None and len(produced) == 1 and len(consumed) == 1:
-            return produced[0] + stitch <= consumed[0]
-        missing = self.producer.missing_final
-        if missing is not None and produced is not None and len(produced) > 1 and produced[0] - 1 == missing:
-            # mid-lap after a lap cut short by a stop: the final value just before was never made
-            complete = (missing - 1,) if missing >= 1 else None
-            if self.minimum_run_level == 0:
-                return cmp_generation(stitched_generation(complete, stitch), consumed) <= 0
-        effective = stitched_generation(clip_generation(produced, self.minimum_run_level), stitch)
-        return cmp_generation(effective, consumed) <= 0
+        """The staleness rule (``rules.staleness``) for this port."""
+        return is_stale(
+            self.producer.data.gen,
+            self.consumer.data.gen,
+            self.minimum_run_level,
+            self.port.stitch_level_0,
+            self.producer.cut_lap,
+        )
 
     def __repr__(self) -> str:
         return f"{self.consumer!r}.input({self.port_index}) <- {self.producer!r}.output({self.output_index})"
@@ -296,6 +316,6 @@ def keeps_going(producer: NodeState) -> bool:
         if conn.streaming:
             if not conn.finished:
                 return False
-        elif not conn.consumer.skipped:
+        elif not conn.consumer.is_skipped():
             return False
     return True

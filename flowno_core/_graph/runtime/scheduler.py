@@ -1,98 +1,115 @@
 """Scheduling: the resolution queue, starting nodes, and the demand that drives streams.
 
 Theory of operation: a node is *wanted* when it is put on the resolution queue (every node when a
-run starts, every consumer after each chunk or final value its producer publishes). ``_resolve``
-starts a wanted node whose inputs are all fresh, and otherwise asks the pure resolver which
-upstream nodes to start; nodes the search passed through are marked as waiting (``pulled``) and
-later searches stop at them, except inside the head's own strongly connected component, where a
-cycle can close, unless they were explored in the same *wave* (one draining of the queue, during
-which no node runs). A node wanted while busy by data its evaluation did not consume runs again
-afterwards (``rewant``). Paused streaming producers are resumed by ``_want_more`` / ``_gate_opened``
-(see ``state.keeps_going``); a stalled reader may run its producer's next step inline.
+run starts afresh, every consumer after each chunk or final value its producer publishes).
+``resolve`` starts a wanted node whose inputs are all fresh, and otherwise asks the pure resolver
+(``rules.resolver.solve``) which upstream nodes to start; nodes the search passed through move to
+WAITING and later searches stop at them, except inside the head's own strongly connected
+component, where a cycle can close, unless they were explored in the same *wave* (one draining of
+the queue, during which no node runs). So each node is explored once per wave and a 100,000-node
+chain costs O(N) (D9). A node wanted while busy by data its evaluation did not consume takes that
+want when the evaluation ends (``Request.WANT``).
 
-``Scheduler`` is a mixin of ``Flow`` (runtime.py), which owns the attributes it uses.
+Streaming producers pause after every chunk; ``want_more`` (a stalled reader, a level-0 consumer
+pulling the final value, a cancellation) and ``gate_opened`` (the last reader behind caught up)
+resume them, never more than one chunk ahead of an active reader (D2, ``streams.py``). A stalled
+reader may run its producer's next step inline instead of waiting for the run queue.
+
+The run completes when the queue is empty and no node is busy. A final value that reaches a node's
+generation limit ends the run once that evaluation has ended (so everything its publication
+started is recorded in the continuation); a chunk that reaches it ends the run at once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from collections import deque
-
-from ..._kernel.loop import EventLoop
 from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError, TerminateLimitReached
-from . import evaluation, gc_pause
-from ..rules.generations import cmp_generation
-from .instruments import FlowInstrument
 from ..description.ports import EMPTY
+from ..rules.generations import cmp_generation
+from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, defer, take
 from ..rules.resolver import UnbreakableCycle, solve
-from .records import Connection, NodeSlot, NodeState, NodeTaskStatus, Phase, keeps_going
-from .streams import ValueStream, finish_connection
+from . import gc_pause
+from .instruments import FlowInstrument
+from .records import NO_ARGS, Connection, NodeSlot, NodeState, keeps_going
+from .run import Run
+from .streams import BETWEEN_CHUNKS, ValueStream, finish_connection
+
+IDLE, WAITING, SCHEDULED, FAILED = NodePhase.IDLE, NodePhase.WAITING, NodePhase.SCHEDULED, NodePhase.FAILED
+RUNNING = RunPhase.RUNNING
+
 
 class Scheduler:
-    """Resolution and demand (a mixin of Flow)."""
+    """Resolution and demand for one flow (see the module docstring)."""
 
-    event_loop: EventLoop
-    _queue: deque[NodeState]
-    _busy: int
-    _processing: bool
-    _running: bool
-    _stopping: bool
-    _done: bool
-    _done_slot: NodeSlot
-    _instrument: FlowInstrument | None
-    _wave: int
-    _frozen: bool
-    _tasks_started: int
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.loop = run.loop
+        self.queue = run.queue
+        self.processing = False
+        self.wave = 0
+        self.done_slot = NodeSlot()  # the root task waits here for the end of the run
+        self.limit_reached: NodeState | None = None
+        self.node_task: Callable[[NodeState], Coroutine[Any, Any, None]] | None = None
+        self.gc_frozen = False
+        self.tasks_started = 0
 
-    if TYPE_CHECKING:  # provided by the other mixin of Flow
+    @property
+    def instrument(self) -> FlowInstrument | None:
+        return self.run.instrument
 
-        def _terminate(self, error: BaseException) -> None:  # pragma: no cover - provided by Endings
-            ...
+    def prepare(self, gc_frozen: bool) -> None:
+        self.queue.clear()
+        self.processing = False
+        self.limit_reached = None
+        self.done_slot = NodeSlot()
+        self.gc_frozen = gc_frozen
 
-    def _enqueue(self, state: NodeState) -> None:
-        instrument = self._instrument
+    # ------------------------------------------------------------------ the resolution queue
+    def enqueue(self, state: NodeState) -> None:
+        instrument = self.run.instrument
         if instrument is not None:
-            instrument.on_resolution_queue_put(self, state.node)
+            instrument.on_resolution_queue_put(self.run.flow, state.node)
         if not state.queued:
             state.queued = True
-            self._queue.append(state)
+            self.queue.append(state)
 
-    def _process(self) -> None:
-        """Resolve queued nodes until the queue is empty; then check for quiescence."""
-        if self._processing or self._stopping:
+    def process(self) -> None:
+        """Resolve queued nodes until the queue is empty; then check whether the run is over."""
+        run = self.run
+        if self.processing or run.phase is not RUNNING:
             return
-        self._processing = True
-        self._wave += 1  # within one wave no node runs, so what a search found stays true
-        queue = self._queue
-        instrument = self._instrument
+        self.processing = True
+        self.wave += 1  # within one wave no node runs, so what a search found stays true
+        queue = self.queue
+        instrument = run.instrument
         try:
             while queue:
                 state = queue.popleft()
                 state.queued = False
                 if instrument is not None:
-                    instrument.on_resolution_queue_get(self, state.node)
-                self._resolve(state)
-                if self._stopping:
+                    instrument.on_resolution_queue_get(run.flow, state.node)
+                self.resolve(state)
+                if run.phase is not RUNNING:
                     return
         finally:
-            self._processing = False
-        if not self._busy and not queue and not self._done and self._running:
-            self._done = True
-            self._done_slot.wake()
+            self.processing = False
+        if not run.busy and not queue:
+            run.end(RunEvent.FAIL if run.errors else RunEvent.QUIESCENT, stop_kernel=False)
+            self.done_slot.wake()
 
-    def _resolve(self, head: NodeState) -> None:
-        if head.skipped:
-            return
+    def resolve(self, head: NodeState) -> None:
         phase = head.phase
-        if phase is Phase.PAUSED:
-            if self._ready(head):
-                self._want_more(head)
+        if phase in BETWEEN_CHUNKS:
+            if self.ready(head):
+                self.want_more(head)
             return
-        if phase is not Phase.IDLE:
+        if phase is not IDLE and phase is not WAITING:
             return
-        wave = self._wave
+        run = self.run
+        wave = self.wave
         explore = False
         stale = False
         for conn in head.inputs:
@@ -100,255 +117,232 @@ class Scheduler:
                 stale = True
                 producer = conn.producer
                 if (producer.scc == head.scc and producer.wave != wave) or (
-                    producer.phase is not Phase.SCHEDULED and not (producer.pulled and producer.phase is Phase.IDLE)
+                    producer.phase is not SCHEDULED and producer.phase is not WAITING
                 ):
                     explore = True
                     break
-        instrument = self._instrument
+        instrument = run.instrument
         if not stale:
             if instrument is not None:
-                instrument.on_solving_nodes(self, head.node, [head.node])
-                instrument.on_node_visited(self, head.node)
-            self._start(head)
+                instrument.on_solving_nodes(run.flow, head.node, [head.node])
+                instrument.on_node_visited(run.flow, head.node)
+            self.start(head)
             return
         if not explore:  # every stale producer is already scheduled or waiting for its own upstream
             if instrument is not None:
-                instrument.on_solving_nodes(self, head.node, [])
-            head.pulled = True
-            head.wave = wave
+                instrument.on_solving_nodes(run.flow, head.node, [])
+            self._wait(head, wave)
             return
         try:
             solution = solve(
                 head,
-                self._stale_edges,
+                self.stale_edges,
                 lambda state: state is head
-                or (
-                    state.phase is Phase.IDLE
-                    and not state.skipped
-                    and (not state.pulled or (state.scc == head.scc and state.wave != wave))
-                ),
+                or state.phase is IDLE
+                or (state.phase is WAITING and state.scc == head.scc and state.wave != wave),
                 lambda state, port: state.ports[port].default_value is not EMPTY,
                 lambda state: state.order,
             )
         except UnbreakableCycle as cycle:
-            self._terminate(MissingDefaultError({state.node: ports for state, ports in cycle.members.items()}))
+            members = {state.node: ports for state, ports in cycle.members.items()}
+            run.end(RunEvent.FAIL, MissingDefaultError(members))
             return
-        instrument = self._instrument
         if instrument is not None:
-            instrument.on_solving_nodes(self, head.node, [state.node for state in solution.chosen])
+            instrument.on_solving_nodes(run.flow, head.node, [state.node for state in solution.chosen])
         for state in solution.waiting:
-            if state.phase is Phase.IDLE:
-                state.pulled = True
-                state.wave = wave
+            if state.phase is IDLE or state.phase is WAITING:
+                self._wait(state, wave)
         for state in solution.chosen:
             if instrument is not None:
-                instrument.on_node_visited(self, state.node)
-            if state.skipped:
-                continue
+                instrument.on_node_visited(run.flow, state.node)
             phase = state.phase
-            if phase is Phase.IDLE:
-                if state is not head and state.pulled and (state.scc != head.scc or state.wave == wave):
+            if phase is IDLE or phase is WAITING:
+                if state is not head and phase is WAITING and (state.scc != head.scc or state.wave == wave):
                     continue  # not looked into: it waits for its own upstream
-                self._start(state)
-            elif phase is not Phase.SCHEDULED and phase is not Phase.FAILED:
-                self._want_more(state)  # a producer mid-lap (paused, or still publishing): ask for more
+                self.start(state)
+            elif phase is not SCHEDULED and phase is not FAILED and phase is not NodePhase.SKIPPED:
+                self.want_more(state)  # a producer mid-lap (paused, or still publishing): ask for more
+
+    def _wait(self, state: NodeState, wave: int) -> None:
+        self.run.move(state, NodeEvent.WAIT)
+        state.wave = wave
 
     @staticmethod
-    def _stale_edges(state: NodeState) -> list[tuple[int, NodeState]]:
+    def stale_edges(state: NodeState) -> list[tuple[int, NodeState]]:
         return [(conn.port_index, conn.producer) for conn in state.inputs if conn.is_stale()]
 
     @staticmethod
-    def _ready(state: NodeState) -> bool:
+    def ready(state: NodeState) -> bool:
         for conn in state.inputs:
             if conn.is_stale():
                 return False
         return True
 
-    def _start(self, state: NodeState) -> None:
-        if self._stopping:
+    def start(self, state: NodeState) -> None:
+        run = self.run
+        if run.phase is not RUNNING:
             return
-        state.pulled = False
-        instrument = self._instrument
-        if instrument is not None:
-            old = state.public_status()
-        state.phase = Phase.SCHEDULED
-        if not state.busy:
-            state.busy = True
-            self._busy += 1
-        if instrument is not None:
-            instrument.on_node_status_change(self, state.node, old, state.public_status())
+        run.move(state, NodeEvent.START)
         if state.task is None:
-            task = evaluation.node_task(self, state)  # type: ignore[arg-type]
-            state.task = self.event_loop.start_task(task, state.node)
-            self._tasks_started += 1
-            if self._frozen and not self._tasks_started % gc_pause.REFREEZE_EVERY:
+            run.stamp(state)
+            assert self.node_task is not None
+            state.task = self.loop.start_task(self.node_task(state), state.node)
+            self.tasks_started += 1
+            if self.gc_frozen and not self.tasks_started % gc_pause.REFREEZE_EVERY:
                 gc_pause.refreeze()
-        elif not state.slot.wake():
-            state.start_pending = True
+        elif state.slot.wake():
+            run.stamp(state)
+        # otherwise its task is still finishing an evaluation: it begins the next one when it gets
+        # there, and is stamped then (``evaluation_ended``)
 
     # ------------------------------------------------------------------ events from node tasks
-    def _published(self, state: NodeState, run_level: int) -> None:
+    def published(self, state: NodeState, run_level: int) -> None:
         """After a chunk or a final value: check the limit, then want every consumer."""
+        run = self.run
         limit = state.limit
         if limit != () and cmp_generation(state.data.gen, limit) >= 0:
-            instrument = self._instrument
+            instrument = run.instrument
             if instrument is not None:
-                instrument.on_node_generation_limit(self, state.node, limit)
-            self._terminate(TerminateLimitReached())
-            return
+                instrument.on_node_generation_limit(run.flow, state.node, limit)
+            if run_level:
+                run.end(RunEvent.LIMIT, TerminateLimitReached())  # mid-lap: stop at once
+                return
+            self.limit_reached = state  # ends the run when this evaluation has ended
         lap = state.lap
-        watched = self._instrument is not None
+        watched = run.instrument is not None
         wanted: list[NodeState] = []
+        streamed = state.lap_phase is not LapPhase.NONE
         for conn in state.outputs:
             if conn.cancelled:
                 continue
             consumer = conn.consumer
-            if conn.streaming and conn.consumed_lap == lap and state.lap_streamed:
+            if conn.streaming and conn.consumed_lap == lap and streamed:
                 continue  # it already has (or had) this lap's Stream: nothing new for it
             phase = consumer.phase
-            if phase is not Phase.IDLE and phase is not Phase.SCHEDULED:
+            if phase is not SCHEDULED and (phase.busy or phase is NodePhase.PAUSED):
                 # mid-evaluation with its inputs already gathered: unless this is the lap its
                 # Stream is reading, the evaluation did not consume it, so run it again afterwards
                 if not (conn.streaming and conn.bound_lap == lap):
-                    consumer.rewant = True
-            if consumer.busy and not watched:
+                    defer(consumer, Request.WANT)
+            if consumer.phase.busy and not watched:
                 continue  # resolving a busy node does nothing
             wanted.append(consumer)
         if not wanted:
             return
-        if not watched and not self._queue and not self._processing:
+        if not watched and not self.queue and not self.processing:
             # The common case, without the queue: when every wanted consumer can simply start,
             # starting them in order is exactly what resolving the queue would do.
             for consumer in wanted:
-                if consumer.phase is not Phase.IDLE or consumer.skipped or not self._ready(consumer):
+                if consumer.phase is not IDLE or not self.ready(consumer):
                     break
             else:
                 for consumer in wanted:
-                    if consumer.phase is Phase.IDLE:
-                        self._start(consumer)
+                    if consumer.phase is IDLE:
+                        self.start(consumer)
                 return
         for consumer in wanted:
-            self._enqueue(consumer)
-        self._process()
+            self.enqueue(consumer)
+        self.process()
 
-    def _evaluation_ended(self, state: NodeState) -> None:
+    def evaluation_ended(self, state: NodeState) -> None:
+        run = self.run
         for stream in state.streams:
             conn = stream._conn
             conn.bound_lap = -1
             if stream._lap == conn.lap and not isinstance(stream, ValueStream):
-                finish_connection(self, conn)  # type: ignore[arg-type]
+                finish_connection(self, conn)
         state.streams = []
-        state.defaulted = []
-        instrument = self._instrument
-        if instrument is not None:
-            old = state.public_status()
-        if state.phase is not Phase.FAILED:
-            state.phase = Phase.IDLE
-        if instrument is not None:
-            instrument.on_node_status_change(self, state.node, old, state.public_status())
-        if state.busy:
-            state.busy = False
-            self._busy -= 1
-        if state.rewant:
-            state.rewant = False
-            if not state.skipped and state.phase is not Phase.FAILED:
-                self._enqueue(state)
-        if self._queue or not self._busy:
-            self._process()  # resolve what is queued, or notice the end of the run
+        run.move(state, NodeEvent.FINISH)
+        if state.phase is not FAILED:  # a failed evaluation keeps its inputs: the next run retries it
+            state.args = NO_ARGS
+            state.defaulted = []
+        if take(state, Request.SKIP):
+            run.move(state, NodeEvent.SKIP)
+        if take(state, Request.WANT) and state.phase is IDLE:
+            self.enqueue(state)
+        if self.limit_reached is state:  # what it published is all wanted or started: stop here
+            run.end(RunEvent.LIMIT, TerminateLimitReached())
+            return
+        if self.queue or not run.busy:
+            self.process()  # resolve what is queued, or notice the end of the run
+        if state.phase is SCHEDULED:
+            run.stamp(state)  # started again while finishing (a self-loop): it goes on after the others
 
-    def _want_more(self, producer: NodeState) -> None:
+    def want_more(self, producer: NodeState) -> None:
         """Someone wants the producer's next chunk (or the rest of its lap)."""
         phase = producer.phase
-        if phase is Phase.PAUSED:
-            producer.demand = True
+        if phase is NodePhase.PAUSED:
             if producer.holders == 0:
-                self._resume_producer(producer)
-        elif phase is Phase.IDLE:
-            self._enqueue(producer)
-            self._process()
-        else:
-            producer.demand = True
+                self.resume_producer(producer)
+            else:
+                self.run.move(producer, NodeEvent.HOLD)  # a reader is behind: go on once it caught up
+        elif phase is IDLE or phase is WAITING:
+            self.enqueue(producer)
+            self.process()
+        elif phase is not NodePhase.HELD:
+            defer(producer, Request.MORE)
 
-    def _gate_opened(self, producer: NodeState) -> None:
+    def gate_opened(self, producer: NodeState) -> None:
         """A paused producer's readers caught up, or left, or it started holding its own producer
-        back: resume it if it should run (someone wants more, or it must go on)."""
-        if producer.phase is Phase.PAUSED and not producer.holders and (producer.demand or keeps_going(producer)):
-            self._resume_producer(producer)
+        back: resume it if it should go on (someone wants more, or it must go on)."""
+        phase = producer.phase
+        if phase in BETWEEN_CHUNKS and not producer.holders and (phase is NodePhase.HELD or keeps_going(producer)):
+            self.resume_producer(producer)
 
-    def _resume_producer(self, producer: NodeState) -> None:
-        if self._stopping:
+    def resume_producer(self, producer: NodeState) -> None:
+        run = self.run
+        if run.phase is not RUNNING:
             return
-        producer.demand = False
-        if not producer.busy:
-            producer.busy = True
-            self._busy += 1
+        take(producer, Request.MORE)
+        run.move(producer, NodeEvent.RESUME)
+        run.stamp(producer)
         producer.slot.wake()
 
-    def _paused_without_demand(self, producer: NodeState) -> None:
-        if producer.busy:
-            producer.busy = False
-            self._busy -= 1
-            if not self._busy:
-                self._process()  # possibly the end of the run
-
-    async def _stall(self, conn: Connection) -> None:
+    async def stall(self, conn: Connection) -> None:
         """The consumer's stream has nothing new: wait for the producer (and ask it for more)."""
         consumer = conn.consumer
         producer = conn.producer
-        instrument = self._instrument
-        if instrument is not None:
-            old = consumer.public_status()
-        previous = consumer.phase
-        consumer.phase = Phase.STALLED
+        run = self.run
         consumer.stalled_on = conn
-        if instrument is not None:
-            instrument.on_node_status_change(self, consumer.node, old, consumer.public_status())
-            instrument.on_node_stalled(self, consumer.node, consumer.node.input(conn.port_index))
+        run.move(consumer, NodeEvent.STALL)
         parked = True
-        if producer.phase is Phase.PAUSED and not producer.holders and not self._stopping:
-            producer.demand = False  # inlined _resume_producer: the hot path of every stream
-            if not producer.busy:
-                producer.busy = True
-                self._busy += 1
+        if producer.phase in BETWEEN_CHUNKS and not producer.holders and run.phase is RUNNING:
+            take(producer, Request.MORE)  # resume it (resume_producer, without waking it yet)
+            run.move(producer, NodeEvent.RESUME)
+            run.stamp(producer)
             task = producer.slot.task
-            if task is not None and self.event_loop.can_step_inline() and _no_reader_starting(producer):
+            if task is not None and self.loop.can_step_inline() and _no_reader_starting(producer):
                 # Run the producer's next step right here instead of parking and waiting for the
                 # run queue: it publishes the next chunk (or parks on something else) and we read
                 # on. Two task switches saved per chunk; the kernel bounds how often this happens.
                 producer.slot.task = None
-                self.event_loop.step_inline(task)
-                parked = self._stopping  # a limit or an error ended the run: our code must not go on
+                self.loop.step_inline(task)
+                parked = run.phase is not RUNNING  # a limit or an error ended the run: our code must not go on
             else:
-                producer.slot.wake()
+                producer.slot.wake()  # (if it was not parked, it is letting its readers run first)
         else:
-            self._want_more(producer)
+            self.want_more(producer)
         if parked:
             await park_trap(conn.park_command)
+        if consumer.phase is NodePhase.STALLED:
+            run.move(consumer, NodeEvent.UNSTALL)
         consumer.stalled_on = None
-        if consumer.phase is Phase.STALLED:
-            consumer.phase = previous
-            if instrument is not None:
-                instrument.on_node_status_change(
-                    self, consumer.node, NodeTaskStatus.Stalled(consumer.node.input(conn.port_index)), consumer.public_status()
-                )
 
-    def _gathered_final(self, conn: Connection) -> None:
+    def gathered_final(self, conn: Connection) -> None:
         """A level-0 consumer read the producer's latest final value (the barrier counts down)."""
         conn.needs_final = False
         producer = conn.producer
         producer.level0_pending -= 1
         if producer.level0_pending <= 0:
             producer.level0_pending = 0
-            if producer.phase is Phase.BARRIER:
-                producer.slot.wake()
-
-    # ------------------------------------------------------------------ errors and termination
+            if producer.phase is NodePhase.BARRIER and producer.slot.wake():
+                self.run.stamp(producer)
 
 
 def _no_reader_starting(producer: NodeState) -> bool:
     """No streaming consumer of ``producer`` is about to start (D2: it must read the current chunk
     before the producer makes the next one)."""
     for conn in producer.stream_outputs:
-        if conn.consumer.phase is Phase.SCHEDULED:
+        if conn.consumer.phase is SCHEDULED:
             return False
     return True

@@ -22,26 +22,39 @@ fed by a coroutine node gets a ``ValueStream`` that yields the value once (D3).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..._kernel.parking import reschedule
 from ...errors import NodeExecutionError
-from .records import Connection, NodeState, Phase
-
-if TYPE_CHECKING:
-    from ..description.finalized import FinalizedInputPortRef, FinalizedOutputPortRef
-    from .flow import Flow
+from ..description.finalized import FinalizedInputPortRef, FinalizedOutputPortRef
+from ..rules.lifecycle import LapEvent, LapPhase, NodePhase
+from .instruments import FlowInstrument
+from .records import Connection, NodeState, move_lap
 
 T = TypeVar("T")
+
+#: a generator paused between chunks (nobody asked for more, or waiting for a reader to catch up)
+BETWEEN_CHUNKS = frozenset((NodePhase.PAUSED, NodePhase.HELD))
+
+
+class Demand(Protocol):
+    """What streams ask of the scheduler (``scheduler.Scheduler`` implements it)."""
+
+    @property
+    def instrument(self) -> FlowInstrument | None: ...
+
+    def gate_opened(self, producer: NodeState) -> None: ...
+
+    def want_more(self, producer: NodeState) -> None: ...
+
+    async def stall(self, conn: Connection) -> None: ...
 
 
 # -- producer-side bookkeeping ---------------------------------------------------------------------
 def open_lap(producer: NodeState, lap: int) -> None:
     """The producer starts lap ``lap``: forget the previous lap and every connection's read state."""
     producer.lap = lap
-    producer.lap_open = True
-    producer.lap_streamed = True
-    producer.lap_aborted = False
+    move_lap(producer, LapEvent.OPEN)
     producer.chunks.clear()
     producer.chunk_base = 0
     producer.chunk_index = -1
@@ -53,11 +66,12 @@ def open_lap(producer: NodeState, lap: int) -> None:
         conn.active = False
         conn.holding = False
         conn.cancelled = False
-        conn.finished = conn.consumer.skipped or conn.consumer.phase is Phase.FAILED
+        conn.finished = conn.consumer.is_skipped() or conn.consumer.phase is NodePhase.FAILED
 
 
 def close_lap(producer: NodeState) -> None:
-    producer.lap_open = False
+    """The lap ended (its final value is published, or the producer failed): readers see the end."""
+    move_lap(producer, LapEvent.CLOSE)
     wake_readers(producer)
 
 
@@ -77,7 +91,7 @@ def _trim(producer: NodeState) -> None:
         producer.chunk_base += 1
 
 
-def finish_connection(flow: "Flow", conn: Connection) -> None:
+def finish_connection(demand: Demand, conn: Connection) -> None:
     """The connection is done with the producer's current lap: release its chunks and its hold."""
     if conn.finished:
         return
@@ -88,14 +102,14 @@ def finish_connection(flow: "Flow", conn: Connection) -> None:
         conn.holding = False
         producer.holders -= 1
         if producer.holders == 0:
-            flow._gate_opened(producer)
+            demand.gate_opened(producer)
     base = producer.chunk_base
     chunks = producer.chunks
     for index in range(max(conn.next_index, base), producer.chunk_index + 1):
         chunks[index - base].remaining -= 1
     _trim(producer)
-    if producer.phase is Phase.PAUSED and not producer.holders:
-        flow._gate_opened(producer)  # the last reader may have left: the producer may run to its end
+    if producer.phase in BETWEEN_CHUNKS and not producer.holders:
+        demand.gate_opened(producer)  # the last reader may have left: the producer may run to its end
 
 
 def rebind_connection(conn: Connection) -> None:
@@ -108,23 +122,24 @@ def rebind_connection(conn: Connection) -> None:
         producer.chunks[index - base].remaining += 1
 
 
-def make_stream(flow: "Flow", conn: Connection) -> "Stream[Any]":
+def make_stream(demand: Demand, conn: Connection) -> "Stream[Any]":
     """The Stream argument for a ``stream_in`` port whose producer has data."""
     producer = conn.producer
     gen = producer.data.gen
-    if producer.lap_aborted and not producer.lap_open:
+    lap_phase = producer.lap_phase
+    if lap_phase is LapPhase.CUT:
         # the lap was cut short by a stop (D5 with D13): read the lap the producer runs next
         lap = producer.lap + 1
         conn.bound_lap = conn.consumed_lap = lap
-        return Stream(flow, conn, lap)
-    if producer.lap_streamed and gen is not None and producer.lap == gen[0]:
+        return Stream(demand, conn, lap)
+    if lap_phase is not LapPhase.NONE and gen is not None and producer.lap == gen[0]:
         if conn.finished and not conn.cancelled:
             rebind_connection(conn)
         conn.bound_lap = conn.consumed_lap = producer.lap
-        return Stream(flow, conn, producer.lap)
+        return Stream(demand, conn, producer.lap)
     final = producer.data.get(0)
     value = None if final is None else final[conn.output_index]
-    return ValueStream(flow, conn, value)
+    return ValueStream(demand, conn, value)
 
 
 # -- the consumer's view ---------------------------------------------------------------------------
@@ -144,29 +159,29 @@ class Stream(Generic[T], AsyncIterator[T]):
 
     run_level = 1
 
-    def __init__(self, flow: "Flow", conn: Connection, lap: int) -> None:
-        self._flow = flow
+    def __init__(self, demand: Demand, conn: Connection, lap: int) -> None:
+        self._demand = demand
         self._conn = conn
         self._lap = lap
 
     @property
-    def input(self) -> "FinalizedInputPortRef[T]":
+    def input(self) -> FinalizedInputPortRef[T]:
         conn = self._conn
         return conn.consumer.node.input(conn.port_index)
 
     @property
-    def output(self) -> "FinalizedOutputPortRef[T]":
+    def output(self) -> FinalizedOutputPortRef[T]:
         conn = self._conn
         return conn.producer.node.output(conn.output_index)
 
     def __aiter__(self) -> AsyncIterator[T]:
-        instrument = self._flow._instrument
+        instrument = self._demand.instrument
         if instrument is not None:
             instrument.on_stream_start(self)
         return self
 
     def _ended(self) -> None:
-        instrument = self._flow._instrument
+        instrument = self._demand.instrument
         if instrument is not None:
             instrument.on_stream_end(self)
 
@@ -180,7 +195,7 @@ class Stream(Generic[T], AsyncIterator[T]):
         while True:
             if conn.lap != lap:
                 if conn.lap < lap:  # bound to the lap the producer runs next: wait for it to open
-                    await self._flow._stall(conn)
+                    await self._demand.stall(conn)
                     continue
                 self._ended()
                 raise StopAsyncIteration
@@ -188,19 +203,19 @@ class Stream(Generic[T], AsyncIterator[T]):
                 index = conn.next_index
                 if index <= producer.chunk_index:
                     return self._take(conn, producer, index)  # type: ignore[no-any-return]
-            if not producer.lap_open:
-                finish_connection(self._flow, conn)
-                if producer.phase is Phase.FAILED:
+            if producer.lap_phase is not LapPhase.OPEN:
+                finish_connection(self._demand, conn)
+                if producer.phase is NodePhase.FAILED:
                     error = NodeExecutionError(
                         producer.node, f"the producer {producer.node!r} of this stream failed"
                     )
-                    instrument = self._flow._instrument
+                    instrument = self._demand.instrument
                     if instrument is not None:
                         instrument.on_stream_error(self, error)
                     raise error
                 self._ended()
                 raise StopAsyncIteration
-            await self._flow._stall(conn)
+            await self._demand.stall(conn)
 
     def _take(self, conn: Connection, producer: NodeState, index: int) -> Any:
         conn.active = True
@@ -220,13 +235,13 @@ class Stream(Generic[T], AsyncIterator[T]):
                 conn.holding = False
                 holders = producer.holders - 1
                 producer.holders = holders
-                if not holders and producer.phase is Phase.PAUSED:
-                    self._flow._gate_opened(producer)
-        elif not conn.holding and producer.lap_open:
+                if not holders and producer.phase in BETWEEN_CHUNKS:
+                    self._demand.gate_opened(producer)
+        elif not conn.holding and producer.lap_phase is LapPhase.OPEN:
             conn.holding = True  # a late reader holds the producer until it catches up
             producer.holders += 1
         value = chunk.data[conn.output_index]
-        instrument = self._flow._instrument
+        instrument = self._demand.instrument
         if instrument is not None:
             instrument.on_stream_next(self, value)
         return value
@@ -241,17 +256,17 @@ class Stream(Generic[T], AsyncIterator[T]):
         if conn.lap != self._lap or conn.cancelled:
             return
         conn.cancelled = True
-        finish_connection(self._flow, conn)
-        if producer.lap_open:  # after the end of the lap there is nothing to tell the producer
+        finish_connection(self._demand, conn)
+        if producer.lap_phase is LapPhase.OPEN:  # after the end of the lap there is nothing to tell the producer
             producer.cancelled_streams.append(self)
-            self._flow._want_more(producer)
+            self._demand.want_more(producer)
 
 
 class ValueStream(Stream[T]):
     """A one-item stream: what a ``stream_in`` port receives from a non-streaming producer (D3)."""
 
-    def __init__(self, flow: "Flow", conn: Connection, value: T) -> None:
-        super().__init__(flow, conn, -1)
+    def __init__(self, demand: Demand, conn: Connection, value: T) -> None:
+        super().__init__(demand, conn, -1)
         self._value = value
         self._done = False
 
@@ -260,7 +275,7 @@ class ValueStream(Stream[T]):
             self._ended()
             raise StopAsyncIteration
         self._done = True
-        instrument = self._flow._instrument
+        instrument = self._demand.instrument
         if instrument is not None:
             instrument.on_stream_next(self, self._value)
         return self._value

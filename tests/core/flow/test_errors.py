@@ -122,11 +122,15 @@ def test_terminate_on_node_error_false_skips_dependants_and_finishes_the_rest():
     assert "Dep" not in log
 
 
-def test_flow_run_until_complete_defaults_to_not_terminating():
-    f = _graph()
-    with pytest.raises(NodeExecutionError):
-        f._flow.run_until_complete()
-    assert f.good2.get_data() == (1,)
+def test_flow_and_flowhdl_both_default_to_ending_the_run_on_a_node_error():
+    # flowno ignored the flag, so code written for it sees "a node error ends the run" through both
+    for run in (lambda f: f.run_until_complete(), lambda f: f._flow.run_until_complete()):
+        log.clear()
+        f = _graph()
+        with pytest.raises(ValueError, match="bad 1") as info:
+            run(f)
+        assert not isinstance(info.value, NodeExecutionError)  # the original exception, with a note
+        assert any(repr(f.bad) in note for note in info.value.__notes__)
 
 
 def test_several_failures_are_reported_as_an_exception_group():

@@ -21,11 +21,11 @@ from flowno_core._graph.rules.generations import (
     clip_generation,
     cmp_generation,
     inc_generation,
-    is_stale,
     main_generation,
     parent_generation,
     stitched_generation,
 )
+from flowno_core._graph.rules.staleness import is_stale
 
 from .helpers import vflow
 

@@ -1,0 +1,297 @@
+"""The lifecycles of a node, of a streaming node's lap, and of a run: three transition tables.
+
+Theory of operation
+-------------------
+Each lifecycle is an Enum of phases, an Enum of events and one table ``(phase, event) -> phase``,
+in the style of h11: pure data and one function, ``apply``, that is the only code anywhere that
+changes a phase. An event that is not in the table is refused with ``IllegalTransition`` naming
+the owner, the phase and the event; the runtime decides *which* event happened and performs the
+effects (waking a task, publishing a value), but never assigns a phase itself.
+
+A node's row also says whether the node is *busy* in that phase (counted by the runtime to notice
+that a run has nothing left to do), so ``apply`` returns the change of the busy count.
+
+Two requests can reach a node while it cannot act on them: being wanted again while an evaluation
+is in progress (its inputs changed after it gathered them) and being asked for more chunks while it
+is not paused. They are not phases: they wait in ``pending`` (a small set of ``Request`` flags) and
+are taken when the node next can act (``defer`` / ``take``). A node that must be skipped while it is
+busy likewise takes the skip when its evaluation ends.
+
+``render_markdown`` and ``render_mermaid`` print the tables; docs/design.md holds their output and
+a test checks it is current.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class IllegalTransition(RuntimeError):
+    """An internal error: an event arrived in a phase whose row does not list it."""
+
+
+# ---------------------------------------------------------------------------------------- node
+class NodePhase(enum.Enum):
+    """Where a node is in its life within a run."""
+
+    IDLE = ("idle", False, "parked between evaluations; nobody wants it")
+    WAITING = ("waiting", False, "wanted, but waiting for stale upstream nodes to produce first")
+    SCHEDULED = ("scheduled", True, "started: its task will begin an evaluation")
+    RUNNING = ("running", True, "evaluating: gathering inputs, in the node's code, or publishing")
+    STALLED = ("stalled", True, "in an evaluation, reading a stream that has no new chunk yet")
+    PAUSED = ("paused", False, "a generator between chunks that nobody asked to go on")
+    HELD = ("held", True, "a generator between chunks, asked to go on, waiting for a reader that is behind")
+    BARRIER = ("barrier", True, "evaluated; waiting for level-0 readers of its previous value before publishing")
+    FAILED = ("failed", False, "its evaluation failed in this run (terminate_on_node_error=False)")
+    SKIPPED = ("skipped", False, "depends on a failed node: not evaluated again in this run")
+
+    def __init__(self, label: str, busy: bool, meaning: str) -> None:
+        self.label = label
+        self.busy = busy
+        self.meaning = meaning
+
+
+class NodeEvent(enum.Enum):
+    """What can happen to a node (the runtime raises these, ``apply`` moves the phase)."""
+
+    START = "a resolution found it ready (or chose it to break a cycle)"
+    WAIT = "a resolution found stale inputs whose producers must run first"
+    BEGIN = "its task begins the evaluation"
+    STALL = "a stream it reads has no new chunk"
+    UNSTALL = "the stream it waits on has news (a chunk, its end, an error)"
+    PAUSE = "it published a chunk and nobody wants the next one yet"
+    HOLD = "it must go on, but an active reader has not read its last chunk"
+    RESUME = "it may produce its next chunk"
+    AWAIT_READERS = "its new value is ready but a level-0 reader has not gathered the previous one"
+    READERS_DONE = "every level-0 reader gathered the previous value"
+    FINISH = "the evaluation ended"
+    FAIL = "the node's code raised (and the run goes on)"
+    SKIP = "a node it depends on failed in this run"
+    END_RUN = "the run ended (its task is closed; what it was doing is kept for the next run)"
+
+
+class Request(enum.IntFlag):
+    """Requests that wait in ``pending`` until the node can act on them."""
+
+    NONE = 0
+    WANT = 1  # wanted again: inputs changed after this evaluation gathered them
+    MORE = 2  # asked for its next chunk while it was not paused
+    SKIP = 4  # skip it once the evaluation in progress ends
+
+
+class PhaseHolder(Protocol):
+    """What ``apply`` needs of the object whose phase it moves (the runtime's node record)."""
+
+    phase: Any
+
+
+P = TypeVar("P", bound=enum.Enum)
+E = TypeVar("E", bound=enum.Enum)
+
+N, V = NodePhase, NodeEvent  # short names for the table below
+
+NODE_TABLE: dict[NodePhase, dict[NodeEvent, NodePhase]] = {
+    N.IDLE: {V.START: N.SCHEDULED, V.WAIT: N.WAITING, V.SKIP: N.SKIPPED},
+    N.WAITING: {V.START: N.SCHEDULED, V.WAIT: N.WAITING, V.SKIP: N.SKIPPED},
+    N.SCHEDULED: {V.BEGIN: N.RUNNING},
+    N.RUNNING: {
+        V.STALL: N.STALLED,
+        V.PAUSE: N.PAUSED,
+        V.HOLD: N.HELD,
+        V.AWAIT_READERS: N.BARRIER,
+        V.FINISH: N.IDLE,
+        V.FAIL: N.FAILED,
+    },
+    N.STALLED: {V.UNSTALL: N.RUNNING, V.FAIL: N.FAILED},
+    N.PAUSED: {V.RESUME: N.RUNNING, V.HOLD: N.HELD, V.FAIL: N.FAILED, V.SKIP: N.SKIPPED},
+    N.HELD: {V.RESUME: N.RUNNING, V.FAIL: N.FAILED},
+    N.BARRIER: {V.READERS_DONE: N.RUNNING, V.FAIL: N.FAILED},
+    N.FAILED: {V.FINISH: N.FAILED, V.SKIP: N.FAILED},
+    N.SKIPPED: {V.SKIP: N.SKIPPED},
+}
+for _phase, _row in NODE_TABLE.items():  # every node leaves a run idle; a wait for upstream is kept
+    _row[V.END_RUN] = N.WAITING if _phase is N.WAITING else N.IDLE
+del N, V, _phase, _row
+
+#: ``(phase, event) -> (new phase, change of the busy count)``: the table in the form ``apply`` reads
+_NODE_MOVES: dict[tuple[NodePhase, NodeEvent], tuple[NodePhase, int]] = {
+    (phase, event): (new, int(new.busy) - int(phase.busy))
+    for phase, row in NODE_TABLE.items()
+    for event, new in row.items()
+}
+
+
+def apply(node: PhaseHolder, event: NodeEvent, observer: Callable[[Any, NodePhase, NodeEvent], None] | None = None) -> int:
+    """Move ``node.phase`` by ``event``; returns the change of the busy count (-1, 0 or 1).
+
+    ``observer(node, old_phase, event)`` is called after the move (the runtime's instruments).
+    Raises IllegalTransition when the node's phase has no row for ``event``.
+    """
+    phase = node.phase
+    try:
+        new, busy = _NODE_MOVES[phase, event]
+    except KeyError:
+        raise IllegalTransition(
+            f"node {node!r}: event {event.name} is not allowed in phase {phase.name} "
+            f"(allowed: {', '.join(e.name for e in NODE_TABLE[phase]) or 'none'})"
+        ) from None
+    node.phase = new
+    if observer is not None:
+        observer(node, phase, event)
+    return busy
+
+
+class Pending(Protocol):
+    pending: Request
+
+
+def defer(node: Pending, request: Request) -> None:
+    """Remember ``request`` until the node can act on it."""
+    node.pending |= request
+
+
+def take(node: Pending, request: Request) -> bool:
+    """Whether ``request`` was pending; it is no longer."""
+    pending = node.pending
+    if pending & request:
+        node.pending = pending & ~request
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------- lap
+class LapPhase(enum.Enum):
+    """The latest lap of a streaming node (one run of its generator, main generation k)."""
+
+    NONE = ("none", "the node never streamed")
+    OPEN = ("open", "chunks (k, 0), (k, 1), ... are being published")
+    CLOSED = ("closed", "the lap ended: its final value (k,) is published (or the node failed)")
+    CUT = ("cut", "a stop ended the run mid-lap: its final value will never exist; the next lap is k+1")
+
+    def __init__(self, label: str, meaning: str) -> None:
+        self.label = label
+        self.meaning = meaning
+
+
+class LapEvent(enum.Enum):
+    OPEN = "the first chunk of a lap (or the end of a lap with no chunks) is published"
+    CLOSE = "the final value is published, or the producer failed"
+    CUT = "the run stopped while the lap was open"
+
+
+LAP_TABLE: dict[LapPhase, dict[LapEvent, LapPhase]] = {
+    LapPhase.NONE: {LapEvent.OPEN: LapPhase.OPEN},
+    LapPhase.OPEN: {LapEvent.CLOSE: LapPhase.CLOSED, LapEvent.CUT: LapPhase.CUT},
+    LapPhase.CLOSED: {LapEvent.OPEN: LapPhase.OPEN},
+    LapPhase.CUT: {LapEvent.OPEN: LapPhase.OPEN},
+}
+
+
+# ---------------------------------------------------------------------------------------- run
+class RunPhase(enum.Enum):
+    """A flow's runs: one is running, or the last one ended in exactly one way."""
+
+    READY = ("ready", "never run, or the last run completed: the next run starts every node afresh")
+    RUNNING = ("running", "run_until_complete is running")
+    COMPLETED = ("completed", "nothing was left to do")
+    LIMIT_REACHED = ("limit reached", "a node reached its stop_at_node_generation")
+    FAILED = ("failed", "a node's error ended the run, or errors were collected")
+    CANCELLED = ("cancelled", "Ctrl-C or a cancellation ended the run")
+    DEADLOCKED = ("deadlocked", "nothing could make progress")
+
+    def __init__(self, label: str, meaning: str) -> None:
+        self.label = label
+        self.meaning = meaning
+
+
+class RunEvent(enum.Enum):
+    START = "run_until_complete begins"
+    QUIESCENT = "no node is busy and none is wanted"
+    LIMIT = "a node's generation reached its limit"
+    FAIL = "a node error ends the run (or the run ended with collected errors)"
+    CANCEL = "Ctrl-C, KeyboardInterrupt or a cancellation"
+    DEADLOCK = "the loop can wake nothing and nodes or tasks still wait"
+
+
+ENDINGS = (RunPhase.COMPLETED, RunPhase.LIMIT_REACHED, RunPhase.FAILED, RunPhase.CANCELLED, RunPhase.DEADLOCKED)
+
+RUN_TABLE: dict[RunPhase, dict[RunEvent, RunPhase]] = {
+    RunPhase.READY: {RunEvent.START: RunPhase.RUNNING},
+    RunPhase.RUNNING: {
+        RunEvent.QUIESCENT: RunPhase.COMPLETED,
+        RunEvent.LIMIT: RunPhase.LIMIT_REACHED,
+        RunEvent.FAIL: RunPhase.FAILED,
+        RunEvent.CANCEL: RunPhase.CANCELLED,
+        RunEvent.DEADLOCK: RunPhase.DEADLOCKED,
+    },
+    **{ending: {RunEvent.START: RunPhase.RUNNING} for ending in ENDINGS},
+}
+
+
+class Machine(Generic[P, E]):
+    """A lifecycle with a table and one current phase (laps and runs; nodes use ``apply``)."""
+
+    __slots__ = ("owner", "table", "phase")
+
+    def __init__(self, owner: str, table: dict[P, dict[E, P]], start: P) -> None:
+        self.owner = owner
+        self.table = table
+        self.phase = start
+
+    def apply(self, event: E) -> P:
+        """Move by ``event``; returns the old phase. Raises IllegalTransition if the row lacks it."""
+        phase = self.phase
+        new = self.table[phase].get(event)
+        if new is None:
+            raise IllegalTransition(
+                f"{self.owner}: event {event.name} is not allowed in phase {phase.name} "
+                f"(allowed: {', '.join(e.name for e in self.table[phase]) or 'none'})"
+            )
+        self.phase = new
+        return phase
+
+    def __repr__(self) -> str:
+        return f"<{self.owner} {self.phase.name}>"
+
+
+# ---------------------------------------------------------------------------------------- printing
+def _rows(table: dict[Any, dict[Any, Any]]) -> Iterable[tuple[Any, Any, Any]]:
+    for phase, row in table.items():
+        for event, new in row.items():
+            yield phase, event, new
+
+
+def render_markdown(title: str, table: dict[Any, dict[Any, Any]], busy: bool = False) -> str:
+    """The table as markdown: one line per phase with its meaning, then one line per transition."""
+    lines = [f"#### {title}", "", "| phase | meaning |" + (" busy |" if busy else ""), "|---|---|" + ("---|" if busy else "")]
+    for phase in table:
+        lines.append(f"| `{phase.name}` | {phase.meaning} |" + (f" {'yes' if phase.busy else ''} |" if busy else ""))
+    lines += ["", "| phase | event | next phase |", "|---|---|---|"]
+    for phase, event, new in _rows(table):
+        lines.append(f"| `{phase.name}` | `{event.name}`: {event.value} | `{new.name}` |")
+    return "\n".join(lines)
+
+
+def render_mermaid(table: dict[Any, dict[Any, Any]]) -> str:
+    """The table as a Mermaid state diagram (one arrow per phase pair, events joined by commas)."""
+    arrows: dict[tuple[str, str], list[str]] = {}
+    for phase, event, new in _rows(table):
+        arrows.setdefault((phase.name, new.name), []).append(event.name)
+    lines = ["stateDiagram-v2"]
+    for (old, new), events in arrows.items():
+        lines.append(f"    {old} --> {new}: {', '.join(events)}")
+    return "\n".join(lines)
+
+
+def render_all() -> str:
+    """Every table, as docs/design.md holds them."""
+    return "\n\n".join(
+        [
+            render_markdown("Node", NODE_TABLE, busy=True),
+            "```mermaid\n" + render_mermaid(NODE_TABLE) + "\n```",
+            render_markdown("Stream lap", LAP_TABLE),
+            render_markdown("Run", RUN_TABLE),
+        ]
+    )

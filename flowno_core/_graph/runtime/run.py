@@ -1,0 +1,118 @@
+"""One flow's runs: the state its parts share, node moves, and how a run ends.
+
+Theory of operation: a ``Run`` lives as long as its flow and is re-armed by every
+``run_until_complete``. It holds what the scheduler, the evaluations and the endings share (the
+event loop, the count of busy nodes, the active instrument, the collected errors) and the run's own
+lifecycle (``rules.lifecycle.RUN_TABLE``): a run is RUNNING until exactly one ending happens
+(completed, limit reached, failed, cancelled, deadlocked). ``move`` is the one place where a
+node's phase changes: it applies the node table, keeps the busy count, and tells the instrument.
+
+When a run ends any other way than by completing, ``end`` first records the *continuation* of every
+node (``continuation.capture``: what it was doing, in the order it was scheduled) and only then
+stops the kernel, which cancels and closes the node tasks (D13). The next run starts from that
+continuation instead of starting every node afresh, so a stopped-and-resumed run does what one
+straight run does (D5).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..._kernel.loop import EventLoop
+from ..rules.lifecycle import RUN_TABLE, IllegalTransition, NodeEvent, NodePhase, RunEvent, RunPhase, apply
+from .instruments import FlowInstrument
+from .records import NodeState, public_status
+from . import continuation
+
+RUNNING = RunPhase.RUNNING
+
+#: the flow whose run_until_complete is running (set for the run, always reset after it, D13)
+CURRENT_FLOW: contextvars.ContextVar[Any] = contextvars.ContextVar("flowno_core.current_flow", default=None)
+
+
+class Run:
+    """The shared state of a flow's runs (see the module docstring)."""
+
+    def __init__(self, flow: Any, loop: EventLoop) -> None:
+        self.flow = flow  # what instruments receive as ``flow``
+        self.loop = loop
+        self.phase = RunPhase.READY
+        self.states: list[NodeState] = []
+        self.busy = 0
+        self.seq = 0
+        self.instrument: FlowInstrument | None = None
+        self.observer: Callable[[NodeState, NodePhase, NodeEvent], None] | None = None
+        self.terminate_on_error = True
+        self.errors: list[BaseException] = []
+        self.context_factory: Callable[[Any], Any] | None = None
+        self.queue: deque[NodeState] = deque()  # the resolution queue (the scheduler's)
+        self.continuation = continuation.Continuation()
+
+    # -- the run's lifecycle --------------------------------------------------------------------
+    def start(self, instrument: FlowInstrument | None) -> RunPhase:
+        """Begin a run; returns how the previous one ended (READY for none)."""
+        previous = self._move(RunEvent.START)
+        self.busy = 0
+        self.errors = []
+        self.instrument = instrument
+        self.observer = None if instrument is None else self._observe
+        return previous
+
+    @property
+    def stopping(self) -> bool:
+        """The run has ended (its tasks may still be cleaning up): nothing new may start."""
+        return self.phase is not RUNNING
+
+    def end(self, event: RunEvent, error: BaseException | None = None, stop_kernel: bool = True) -> bool:
+        """End the run by ``event`` (the first ending wins) and stop the kernel, which raises ``error``.
+
+        ``stop_kernel=False`` when the run ends because nothing is left to do: the root task then
+        closes the node tasks itself and the kernel returns normally.
+        """
+        if self.phase is not RUNNING:
+            return False
+        if event is not RunEvent.QUIESCENT:
+            self.continuation = continuation.capture(self.states, self.queue)
+        self._move(event)
+        if stop_kernel:
+            self.loop.stop(exception=error)
+        return True
+
+    def interrupted(self) -> None:
+        """The kernel is shutting the run down by itself (Ctrl-C, a KeyboardInterrupt in a task)."""
+        self.end(RunEvent.CANCEL)
+
+    def _move(self, event: RunEvent) -> RunPhase:
+        phase = self.phase
+        new = RUN_TABLE[phase].get(event)
+        if new is None:
+            raise IllegalTransition(f"{self.flow!r}: run event {event.name} is not allowed in run phase {phase.name}")
+        self.phase = new
+        return phase
+
+    # -- nodes ----------------------------------------------------------------------------------
+    def move(self, state: NodeState, event: NodeEvent) -> None:
+        """Move ``state`` by ``event`` (the node table) and keep the busy count."""
+        self.busy += apply(state, event, self.observer)
+
+    def stamp(self, state: NodeState) -> None:
+        """Remember when ``state`` was scheduled or woken (the order of a continuation)."""
+        self.seq += 1
+        state.seq = self.seq
+
+    def _observe(self, state: NodeState, old: NodePhase, event: NodeEvent) -> None:
+        instrument = self.instrument
+        assert instrument is not None
+        flow, node = self.flow, state.node
+        if event is NodeEvent.STALL and state.stalled_on is not None:
+            instrument.on_node_stalled(flow, node, node.input(state.stalled_on.port_index))
+        elif event is NodeEvent.PAUSE or event is NodeEvent.HOLD and old is NodePhase.RUNNING:
+            instrument.on_node_pause(flow, node, 1)
+        before, after = public_status(state, old), public_status(state, state.phase)
+        if before != after:
+            instrument.on_node_status_change(flow, node, before, after)
+        if event is NodeEvent.RESUME:
+            instrument.on_node_resumed(flow, node, 1)
