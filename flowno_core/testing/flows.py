@@ -24,6 +24,13 @@ breakable default, so users can property-test their own cycle resolution:
         for index, node in enumerate(spec.finalized_nodes(f)):
             if node.generation is not None:
                 assert node.get_data() == (expected[index][node.generation[0]],)
+
+Streams: a ``NodeSpec`` with ``chunks > 0`` is an async-generator node, and ``stream_in[p]`` makes
+port p a ``stream_in`` port (the node reads the whole stream; a streaming node with a stream port
+passes it through, one chunk per chunk read). ``stream_flow_specs`` (in ``strategies``) generates
+such flows. ``build(log=EvaluationLog())`` makes every node record each evaluation (its inputs as
+seen, its value or chunks) in one shared log, for comparing runs evaluation by evaluation.
+``reference_values`` does not model streams (it raises ValueError for them).
 """
 
 from __future__ import annotations
@@ -41,14 +48,35 @@ MODULUS = 1_000_003
 @dataclass(frozen=True)
 class NodeSpec:
     """One node: ``inputs[p]`` is the index of the node feeding port p; ``defaults[p]`` its default
-    (None = no default)."""
+    (None = no default). ``chunks > 0`` makes it a streaming node (an async generator yielding that
+    many chunks, or one chunk per chunk read when it has a stream port); ``stream_in[p]`` makes port
+    p a ``stream_in`` port."""
 
     inputs: tuple[int, ...] = ()
     defaults: tuple[int | None, ...] = ()
+    chunks: int = 0
+    stream_in: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.defaults) != len(self.inputs):
             object.__setattr__(self, "defaults", tuple(self.defaults) + (None,) * (len(self.inputs) - len(self.defaults)))
+        if len(self.stream_in) != len(self.inputs):
+            object.__setattr__(self, "stream_in", tuple(self.stream_in) + (False,) * (len(self.inputs) - len(self.stream_in)))
+        if self.chunks and sum(self.stream_in) > 1:
+            raise ValueError("a streaming node passes through at most one stream port")
+
+    def __repr__(self) -> str:
+        """Python that rebuilds the spec (stream fields only when used, so plain specs print as before)."""
+        extra = ""
+        if self.chunks:
+            extra += f", chunks={self.chunks}"
+        if any(self.stream_in):
+            extra += f", stream_in={self.stream_in!r}"
+        return f"NodeSpec(inputs={self.inputs!r}, defaults={self.defaults!r}{extra})"
+
+    def has_streams(self) -> bool:
+        """True for a streaming node or one with a stream port."""
+        return self.chunks > 0 or any(self.stream_in)
 
 
 def compute(index: int, args: Sequence[int], evaluation: int) -> int:
@@ -78,9 +106,16 @@ class FlowSpec:
     def reordered(self, order: Sequence[int]) -> "FlowSpec":
         return FlowSpec(self.nodes, tuple(order))
 
-    def build(self, clock: Any = None) -> FlowHDL:
-        """A FlowHDL whose attribute ``n<i>`` is node i (defined in ``definition_order()``)."""
-        classes = [_node_class(i, spec) for i, spec in enumerate(self.nodes)]
+    def has_streams(self) -> bool:
+        """True when some node streams or has a stream port."""
+        return any(node.has_streams() for node in self.nodes)
+
+    def build(self, clock: Any = None, log: "EvaluationLog | None" = None) -> FlowHDL:
+        """A FlowHDL whose attribute ``n<i>`` is node i (defined in ``definition_order()``).
+
+        With ``log``, every evaluation is recorded there (see ``EvaluationLog``).
+        """
+        classes = [_node_class(i, spec, log) for i, spec in enumerate(self.nodes)]
         with FlowHDL(clock=clock) as f:
             for i in self.definition_order():
                 args = [getattr(f, f"n{src}") for src in self.nodes[i].inputs]
@@ -91,18 +126,113 @@ class FlowSpec:
         return [getattr(f, f"n{i}") for i in range(len(self.nodes))]
 
 
-def _node_class(index: int, spec: NodeSpec) -> type[DraftNode]:
+class RunawayFlowError(RuntimeError):
+    """Raised by a logged node when its flow began more evaluations than ``EvaluationLog.max_evaluations``."""
+
+
+@dataclass
+class EvaluationLog:
+    """What the nodes of one built flow did, shared by all of them.
+
+    ``entries``: one ``(name, inputs, output)`` per evaluation, appended when the evaluation
+    completes; ``name`` is ``"n<i>"``, ``inputs`` the arguments as seen (for a stream port the list
+    of chunks read), ``output`` the value returned or the list of chunks yielded. ``cut``: the same
+    for evaluations closed before they completed (a stop mid-stream), with what they had seen and
+    yielded so far. A node beginning evaluation number ``max_evaluations + 1`` of the flow raises
+    ``RunawayFlowError`` (a runaway flow ends with an error instead of running forever).
+    """
+
+    max_evaluations: int | None = None
+    entries: list[tuple[str, tuple[Any, ...], Any]] = field(default_factory=list)
+    cut: list[tuple[str, tuple[Any, ...], Any]] = field(default_factory=list)
+    begun: int = 0
+
+    def begin(self) -> None:
+        self.begun += 1
+        if self.max_evaluations is not None and self.begun > self.max_evaluations:
+            raise RunawayFlowError(f"more than {self.max_evaluations} evaluations began")
+
+
+def fold(values: Sequence[int]) -> int:
+    """One int standing for a list of chunks (order and length matter)."""
+    total = len(values)
+    for value in values:
+        total = (total * 37 + value) % MODULUS
+    return total
+
+
+def _node_class(index: int, spec: NodeSpec, log: EvaluationLog | None = None) -> type[DraftNode]:
     defaults = {p: d for p, d in enumerate(spec.defaults) if d is not None}
+    name = f"n{index}"
+    record = log.entries.append if log is not None else None
+
+    async def read_all(args: tuple[Any, ...], seen: list[Any]) -> None:
+        """Fill ``seen`` with the inputs: a stream becomes the list of its chunks (a defaulted port stays an int)."""
+        for arg in args:
+            if hasattr(arg, "__aiter__"):
+                seen.append([])
+                async for x in arg:
+                    seen[-1].append(x)
+            else:
+                seen.append(arg)
+
+    def ints(seen: Sequence[Any]) -> list[int]:
+        return [fold(x) if isinstance(x, list) else x for x in seen]
 
     class Generated(DraftNode):
-        _minimum_run_level: ClassVar[list[int]] = [0] * len(spec.inputs)
+        _minimum_run_level: ClassVar[list[int]] = [1 if s else 0 for s in spec.stream_in]
         _default_values: ClassVar[dict[int, Any]] = defaults
         evaluations = 0
 
-        async def call(self, *args: int) -> tuple[int]:
-            value = compute(index, args, self.evaluations)
+        def call(self, *args: Any) -> Any:
+            evaluation = self.evaluations
             self.evaluations += 1
+            if log is not None:
+                log.begin()
+            if spec.chunks:
+                return self._stream(args, evaluation)
+            return self._value(args, evaluation)
+
+        async def _value(self, args: tuple[Any, ...], evaluation: int) -> tuple[int]:
+            if not any(spec.stream_in):
+                value = compute(index, args, evaluation)
+                if record is not None:
+                    record((name, args, value))
+                return (value,)
+            seen: list[Any] = []
+            try:
+                await read_all(args, seen)
+            except BaseException:
+                if log is not None:
+                    log.cut.append((name, tuple(seen), None))
+                raise
+            value = compute(index, ints(seen), evaluation)
+            if record is not None:
+                record((name, tuple(seen), value))
             return (value,)
+
+        async def _stream(self, args: tuple[Any, ...], evaluation: int) -> Any:
+            through = next((p for p, s in enumerate(spec.stream_in) if s and hasattr(args[p], "__aiter__")), None)
+            seen: list[Any] = list(args)
+            if through is not None:
+                seen[through] = []
+            yielded: list[int] = []
+            done = False
+            try:
+                if through is None:
+                    base = compute(index, ints(seen), evaluation)
+                    for j in range(spec.chunks):
+                        yielded.append((base + 17 * j) % MODULUS)
+                        yield (yielded[-1],)
+                else:
+                    async for x in args[through]:
+                        seen[through].append(x)
+                        yielded.append(compute(index, ints(seen) + [x], evaluation))
+                        yield (yielded[-1],)
+                done = True
+            finally:
+                if log is not None:
+                    (log.entries if done else log.cut).append((name, tuple(seen), yielded))
 
     Generated.__name__ = Generated.__qualname__ = f"N{index}"
     return Generated
@@ -151,8 +281,11 @@ def stitched_ports(spec: FlowSpec) -> set[tuple[int, int]] | None:
 def reference_values(spec: FlowSpec, generations: int) -> list[list[int]] | None:
     """``values[i][k]``: what node i holds at generation (k,), for k = 0..generations.
 
-    None when a cycle cannot be broken (the flow must raise MissingDefaultError).
+    None when a cycle cannot be broken (the flow must raise MissingDefaultError). Streams are not
+    modelled: a spec with streaming nodes or stream ports raises ValueError.
     """
+    if spec.has_streams():
+        raise ValueError("reference_values does not model streams")
     stitched = stitched_ports(spec)
     if stitched is None:
         return None

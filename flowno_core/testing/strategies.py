@@ -81,3 +81,61 @@ def flow_specs(
     if breakable is False:
         assume(cyclic)
     return spec
+
+
+SHAPES = ("random", "chain", "diamond", "self_loop", "ring")
+
+
+def _shaped(draw: Any, shape: str, max_nodes: int) -> list[NodeSpec]:
+    """The plain nodes of one named shape (node 0 is always a source)."""
+    d = lambda: draw(st.integers(0, 9))  # noqa: E731 - a default value
+    if shape == "chain":
+        count = draw(st.integers(1, max(1, max_nodes)))
+        return [NodeSpec()] + [NodeSpec((i - 1,)) for i in range(1, count)]
+    if shape == "diamond":  # 0 fans out to 1 and 2, which join in 3 (optionally read on by 4)
+        tail = [NodeSpec((3,))] if max_nodes > 4 and draw(st.booleans()) else []
+        return [NodeSpec(), NodeSpec((0,)), NodeSpec((0,)), NodeSpec((1, 2))] + tail
+    if shape == "self_loop":  # a source feeding a node that also reads itself: Inc(f.i, f.s)
+        loop = NodeSpec((1, 0), (d(), draw(st.none() | st.integers(0, 9))))
+        tail = [NodeSpec((1,))] if max_nodes > 2 and draw(st.booleans()) else []
+        return [NodeSpec(), loop] + tail
+    # a ring 1 -> 2 -> ... -> count-1 -> 1 started by node 1's default, fed by source 0
+    count = draw(st.integers(3, max(3, max_nodes)))
+    nodes = [NodeSpec(), NodeSpec((count - 1, 0), (d(), None))]
+    return nodes + [NodeSpec((i - 1,)) for i in range(2, count)]
+
+
+@st.composite
+def stream_flow_specs(
+    draw: Any,
+    max_nodes: int = 6,
+    max_inputs: int = 2,
+    stream_probability: float = 0.35,
+    stream_in_probability: float = 0.4,
+    max_chunks: int = 3,
+) -> FlowSpec:
+    """A random ``FlowSpec`` whose nodes may stream, every cycle startable by defaults.
+
+    The shape is drawn first: ``flow_specs`` (random DAGs or cycles), a chain, a diamond (fan-out
+    then fan-in), a self-loop fed by a source, or a ring fed by a source; the definition order is
+    shuffled. Then each node becomes a streaming producer (``chunks`` in 1..max_chunks) with
+    ``stream_probability``, and each port not fed by its own node a ``stream_in`` port with
+    ``stream_in_probability`` (a streaming node keeps at most one: it passes that stream through).
+    So the flows hold streaming producers, stream readers (a plain node with stream ports),
+    pass-through nodes and level-0 consumers of streaming producers, in chains, fans and cycles.
+    """
+    shape = draw(st.sampled_from(SHAPES))
+    if shape == "random":
+        plain = list(draw(flow_specs(max_nodes=max_nodes, max_inputs=max_inputs, cycles=None, breakable=True)).nodes)
+    else:
+        plain = _shaped(draw, shape, max_nodes)
+    nodes = []
+    for index, spec in enumerate(plain):
+        chunks = draw(st.integers(1, max_chunks)) if draw(st.floats(0, 1)) < stream_probability else 0
+        stream_in: list[bool] = []
+        for producer in spec.inputs:
+            wanted = producer != index and draw(st.floats(0, 1)) < stream_in_probability
+            stream_in.append(wanted and not (chunks and any(stream_in)))
+        nodes.append(NodeSpec(spec.inputs, spec.defaults, chunks, tuple(stream_in)))
+    order = tuple(draw(st.permutations(list(range(len(nodes))))))
+    return FlowSpec(tuple(nodes), order)

@@ -63,6 +63,7 @@ def build_states(nodes: list[FinalizedNode], old_states: list[NodeState]) -> lis
         producer.outputs = ordered
         producer.stream_outputs = [conn for conn in ordered if conn.streaming]
     _number_components(states)
+    _mark_stream_cycles(states)
     return states
 
 
@@ -78,6 +79,23 @@ def _number_components(states: list[NodeState]) -> None:
             for member in component:
                 member.scc = number
             number += 1
+
+
+def _mark_stream_cycles(states: list[NodeState]) -> None:
+    """Mark the streaming connections that lie on a cycle of streaming connections (a ring of
+    pass-through streams): after a stop cut its laps, such a ring must start again from a default."""
+    component_of: dict[NodeState, int] = {}
+    for state in states:
+        if state in component_of or not any(conn.streaming for conn in state.inputs):
+            continue
+        streaming_edges = lambda s: [(c.port_index, c.producer) for c in s.inputs if c.streaming]  # noqa: E731
+        for component in strongly_connected_components(state, streaming_edges, component_of):
+            number = len(component_of)
+            for member in component:
+                component_of[member] = number
+    for state in states:
+        for conn in state.inputs:
+            conn.stream_cycle = conn.streaming and component_of.get(conn.producer) == component_of.get(state)
 
 
 def sweep_order(states: list[NodeState]) -> list[NodeState]:

@@ -7,14 +7,19 @@ were scheduled (``NodeState.seq``), which is the order the kernel would have run
 
 * scheduled, not begun: start it (gather its inputs then, as it would have);
 * an evaluation in progress that published nothing yet: replay it with the inputs it gathered
-  (the producers may have moved on since; a Stream argument cannot be replayed, so such an
-  evaluation gathers again);
+  (the producers may have moved on since). A Stream argument cannot be replayed (the chunks it read
+  are gone, D14): such an evaluation gathers again, see "lost reads" below;
 * an evaluation finished and waiting at the level-0 barrier: publish its value when the barrier
   opens, without evaluating again;
 * a streaming node in the middle of a lap: the lap is cut (SPEC §0.2: its chunks stay, its final
-  value never exists, the generator starts afresh as lap k+1 when someone wants it); a generator
-  that was asked to go on is started again at once;
+  value never exists, the generator starts afresh as lap k+1). It starts again at once if it was
+  asked to go on or lies on a cycle (nothing else would ask it); otherwise when someone wants it;
 * a node that failed: its evaluation is tried again with the inputs it had.
+
+Lost reads: an evaluation that had begun reading a stream and gathers again reads the producer's
+next lap when the producer starts one by itself (it restarts, or it is upstream and will be pulled);
+on a ring of streams it starts from its port's default, as the ring first did; otherwise (its
+producer is on a cycle with it and will not go on without it) it reads what is left of the lap.
 
 The nodes that were on the resolution queue are wanted again, in its order, after those restarts.
 Everything else carries over as it is (idle nodes, nodes waiting for their upstream). A run that
@@ -26,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..rules.lifecycle import LapEvent, LapPhase, NodePhase, Request
-from .records import NodeState, Resume, move_lap
+from .records import Connection, NodeState, Resume, move_lap
 
 _EVALUATING = (NodePhase.RUNNING, NodePhase.STALLED, NodePhase.HELD, NodePhase.PAUSED, NodePhase.BARRIER)
 
@@ -45,12 +50,17 @@ class Continuation:
 def capture(states: list[NodeState], queue: Iterable[NodeState]) -> Continuation:
     """Set ``resume`` on every node that has work left; returns what the next run starts with."""
     restart: list[NodeState] = []
+    lost: list[Connection] = []
     for state in states:
         resume = _resume_of(state)
         state.pending &= Request.WANT if resume is not None and resume.args is not None else Request.NONE
         state.resume = resume
         if resume is not None:
             restart.append(state)
+        if state.phase in _EVALUATING and state.phase is not NodePhase.BARRIER:
+            lost.extend(stream._conn for stream in state.streams if stream._lap == stream._conn.lap and stream._conn.active)
+    for conn in lost:
+        _decide_lost_read(conn)
     restart.sort(key=lambda state: state.seq)
     return Continuation(restart, list(queue))
 
@@ -65,15 +75,31 @@ def _resume_of(state: NodeState) -> Resume | None:
         return None
     if phase is NodePhase.BARRIER:
         return _publish(state)
-    if state.lap_phase is LapPhase.OPEN:  # mid-lap: the lap is cut; start afresh if it had to go on
+    if state.lap_phase is LapPhase.OPEN:
         move_lap(state, LapEvent.CUT)
-        return None if phase is NodePhase.PAUSED else Resume()
+        state.cut_inputs = [conn.consumed for conn in state.inputs]
+        if phase is NodePhase.PAUSED and not state.pending & Request.MORE and not _on_a_cycle(state):
+            return None  # nobody asked it to go on: it starts its next lap when someone does
+        return Resume()
     return _replay_or_start(state)
+
+
+def _on_a_cycle(state: NodeState) -> bool:
+    return any(conn.producer.scc == state.scc for conn in state.inputs)
+
+
+def _decide_lost_read(conn: Connection) -> None:
+    """See "lost reads" in the module docstring."""
+    producer, reader = conn.producer, conn.consumer
+    if conn.stream_cycle and conn.port.has_default:
+        conn.restart_from_default = True
+    elif producer.resume is not None or producer.scc != reader.scc:
+        conn.lost_lap = conn.lap
 
 
 def _replay_or_start(state: NodeState) -> Resume:
     resume = Resume()
-    if not state.streams:  # a Stream argument cannot be read again: gather afresh instead
+    if not state.streams:
         resume.args = state.args
         resume.defaulted = list(state.defaulted)
     return resume

@@ -28,7 +28,7 @@ from typing import Any
 from ..._kernel.lifecycle import ShutdownCancel
 from ..._kernel.parking import reschedule
 from ..._kernel.traps import park_trap, sleep_trap
-from ...errors import MissingDefaultError, StreamCancelled, TaskCancelled
+from ...errors import MissingDefaultError, StreamCancelled, TaskCancelled, TerminateLimitReached
 from ..description.draft import DraftNode
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
@@ -56,12 +56,24 @@ class Evaluator:
         """The persistent task of one node."""
         run = self.run
         slot = state.slot
+        scheduler = self.scheduler
         while True:
+            if scheduler.limit_reached is not None and state.phase is NodePhase.SCHEDULED:
+                await park_trap(slot.park_command)  # the run is ending: it begins in the next run
+                continue
             await self.evaluate(state)
             if run.stopping:
                 await park_trap(slot.park_command)  # the run is over: wait to be closed
                 continue
-            self.scheduler.evaluation_ended(state)
+            scheduler.evaluation_ended(state)
+            if scheduler.limit_reached is state:  # it reached its limit: drain, then end the run
+                while True:
+                    moves = run.moves
+                    await sleep_trap(0)
+                    if run.stopping or run.moves == moves:
+                        break
+                run.end(RunEvent.LIMIT, TerminateLimitReached())
+                continue
             if state.phase is NodePhase.SCHEDULED:
                 await sleep_trap(0)  # started again at once (a self-loop): let the other tasks run first
             else:
@@ -171,10 +183,12 @@ class Evaluator:
                 continue
             producer = conn.producer
             if conn.streaming:
-                if producer.data.gen is None:
+                if producer.data.gen is None or (conn.stream_cycle and _ring_restarts_here(conn, ports[index])):
+                    conn.consumed = None
                     args.append(_default_for(state, index, defaulted))
                 else:
                     stream = make_stream(scheduler, conn)
+                    conn.consumed = stream._lap
                     state.streams.append(stream)
                     args.append(stream)
                 continue
@@ -182,10 +196,12 @@ class Evaluator:
             gen = record.gen
             data = record.final if gen is not None and len(gen) == 1 else record.get(0)
             if data is None:
+                conn.consumed = None
                 args.append(_default_for(state, index, defaulted))
                 if conn.needs_final:
                     scheduler.gathered_final(conn)  # "no data" was the value this consumer was owed
                 continue
+            conn.consumed = record.final_gen
             try:
                 args.append(data[conn.output_index])
             except (IndexError, TypeError):
@@ -228,6 +244,7 @@ class Evaluator:
         """Publish a final value (level 0): store it, then want every consumer."""
         if streamed and state.lap_phase is not LapPhase.OPEN:
             # a generator that yielded nothing still ends an (empty) lap: readers see an empty stream
+            _leave_cut_lap(state)
             open_lap(state, inc_generation(state.data.gen, 0)[0])
         if state.defaulted:
             _stitch(state)
@@ -256,16 +273,15 @@ class Evaluator:
     async def publish_chunk(self, state: NodeState, data: tuple[Any, ...]) -> None:
         """Publish one chunk (level 1), then pause until someone wants the next one (D2)."""
         run = self.run
+        if self.scheduler.limit_reached is not None:  # a draining run publishes no new chunk:
+            await park_trap(state.slot.park_command)  # the lap is cut here (and restarts next run)
         record = state.data
         if state.lap_phase is LapPhase.OPEN:
             gen = record.gen
             record.gen = (gen[0], gen[1] + 1)  # type: ignore[index]
             record.chunk = data
         else:
-            gen = record.gen
-            if state.lap_phase is LapPhase.CUT and gen is not None and len(gen) > 1:
-                record.gen = gen[:1]  # a lap cut short by a stop: the next chunk opens a new lap
-                state.cut_lap = gen[0]  # ... and that lap's final value will never exist
+            _leave_cut_lap(state)
             if state.defaulted:
                 _stitch(state)
             open_lap(state, record.push(data, 1)[0])  # type: ignore[index]
@@ -324,6 +340,8 @@ class Evaluator:
                         return
             else:
                 run.move(state, NodeEvent.PAUSE)
+                if not run.busy:
+                    self.scheduler.process()  # it was the last busy node: possibly the end of the run
             if state.phase is not NodePhase.RUNNING:  # (the scheduler may have resumed it already)
                 await park_trap(state.slot.park_command)
                 if run.stopping:
@@ -389,6 +407,35 @@ class Evaluator:
                 )
             return explicit
         return accumulator.result()
+
+
+def _ring_restarts_here(conn: Any, port: Any) -> bool:
+    """A ring of streams whose laps a stop cut starts again from this port's default (as it first
+    started): the producer's lap was cut, or this consumer's reading of it (continuation.py)."""
+    if not port.has_default or not (conn.restart_from_default or conn.producer.lap_phase is LapPhase.CUT):
+        return False
+    conn.restart_from_default = False
+    return True
+
+
+def _leave_cut_lap(state: NodeState) -> None:
+    """The node publishes again after a stop cut its lap k (generation (k, j)): the new lap is k+1,
+    and lap k's final value never exists (SPEC §0.2). Keep every edge's offset (§2.8) in line with
+    that jump: an input the new lap consumes again at the same generation counts one newer, and a
+    consumer that completed no evaluation on lap k counts lap k+1 as the one after its last."""
+    record = state.data
+    gen = record.gen
+    if state.lap_phase is not LapPhase.CUT or gen is None or len(gen) < 2:
+        return
+    cut = gen[0]
+    record.gen = gen[:1]  # so that the next generation is (k+1, 0) or (k+1,)
+    for conn, before in zip(state.inputs, state.cut_inputs or ()):
+        if before is not None and conn.consumed == before:
+            conn.port.stitch_level_0 += 1
+    state.cut_inputs = None
+    for conn in state.outputs:
+        if not (conn.streaming and conn.read_lap == cut):
+            conn.port.stitch_level_0 -= 1
 
 
 def _stitch(state: NodeState) -> None:

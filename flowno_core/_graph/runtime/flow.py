@@ -267,6 +267,7 @@ class Flow:
         for state in self._states:
             if state.lap_phase is LapPhase.OPEN and state.phase is not NodePhase.BARRIER:
                 move_lap(state, LapEvent.CUT)  # a stream left mid-lap restarts as a new lap (D5)
+                state.cut_inputs = [conn.consumed for conn in state.inputs]
             run.move(state, NodeEvent.END_RUN)
             state.task = None
             state.slot.task = None

@@ -175,7 +175,7 @@ class NodeState:
         "chunk_index",
         "holders",
         "cancelled_streams",
-        "cut_lap",
+        "cut_inputs",
     )
 
     def __init__(self, node: FinalizedNode, order: int) -> None:
@@ -214,7 +214,7 @@ class NodeState:
         self.chunk_index = -1
         self.holders = 0  # active readers that have not read the latest chunk (D2)
         self.cancelled_streams: list[Any] = []
-        self.cut_lap: int | None = None  # a lap cut short by a stop: its final value never existed
+        self.cut_inputs: list[Any] | None = None  # what that lap had consumed (Connection.consumed)
 
     def is_skipped(self) -> bool:
         """Skipped for the rest of the run, or as soon as its evaluation ends."""
@@ -242,6 +242,7 @@ class Connection:
         "producer",
         "output_index",
         "streaming",
+        "stream_cycle",
         "minimum_run_level",
         "lap",
         "next_index",
@@ -251,6 +252,10 @@ class Connection:
         "cancelled",
         "bound_lap",
         "consumed_lap",
+        "lost_lap",
+        "restart_from_default",
+        "consumed",
+        "read_lap",
         "needs_final",
         "waiter",
         "park_command",
@@ -264,6 +269,7 @@ class Connection:
         self.output_index = output_index
         self.minimum_run_level = port.minimum_run_level
         self.streaming = port.minimum_run_level >= 1
+        self.stream_cycle = False  # on a cycle of streaming connections (set by build.py)
         # stream read state, for the producer's lap ``lap``
         self.lap = -1
         self.next_index = 0
@@ -273,6 +279,10 @@ class Connection:
         self.cancelled = False
         self.bound_lap = -1  # the lap of the Stream the consumer's current evaluation holds (-1: none)
         self.consumed_lap = -1  # the last lap an evaluation of the consumer got a Stream of
+        self.lost_lap = -1  # a lap a stop cut the consumer's reading of: it reads the next lap instead
+        self.restart_from_default = False  # ... or starts from its default (a ring of streams, continuation.py)
+        self.consumed: Any = None  # what the consumer's latest evaluation read: a final's generation or a lap
+        self.read_lap = -1  # the last lap an evaluation of the consumer that completed read (streams)
         # level-0 barrier: the consumer has not gathered the producer's latest final value
         self.needs_final = False
         self.waiter: Task | None = None
@@ -295,7 +305,6 @@ class Connection:
             self.consumer.data.gen,
             self.minimum_run_level,
             self.port.stitch_level_0,
-            self.producer.cut_lap,
         )
 
     def __repr__(self) -> str:
@@ -316,6 +325,6 @@ def keeps_going(producer: NodeState) -> bool:
         if conn.streaming:
             if not conn.finished:
                 return False
-        elif not conn.consumer.is_skipped():
-            return False
+        elif conn.consumer is not producer and not conn.consumer.is_skipped():
+            return False  # it pulls the final value when it wants it (reading its own: go on)
     return True

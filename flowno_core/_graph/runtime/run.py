@@ -42,6 +42,7 @@ class Run:
         self.phase = RunPhase.READY
         self.states: list[NodeState] = []
         self.busy = 0
+        self.moves = 0  # node transitions so far (a draining run ends when a round makes none)
         self.seq = 0
         self.instrument: FlowInstrument | None = None
         self.observer: Callable[[NodeState, NodePhase, NodeEvent], None] | None = None
@@ -97,6 +98,7 @@ class Run:
     def move(self, state: NodeState, event: NodeEvent) -> None:
         """Move ``state`` by ``event`` (the node table) and keep the busy count."""
         self.busy += apply(state, event, self.observer)
+        self.moves += 1
 
     def stamp(self, state: NodeState) -> None:
         """Remember when ``state`` was scheduled or woken (the order of a continuation)."""

@@ -15,9 +15,13 @@ pulling the final value, a cancellation) and ``gate_opened`` (the last reader be
 resume them, never more than one chunk ahead of an active reader (D2, ``streams.py``). A stalled
 reader may run its producer's next step inline instead of waiting for the run queue.
 
-The run completes when the queue is empty and no node is busy. A final value that reaches a node's
-generation limit ends the run once that evaluation has ended (so everything its publication
-started is recorded in the continuation); a chunk that reaches it ends the run at once.
+The run completes when the queue is empty and no node is busy. A chunk that reaches its node's
+generation limit ends the run at once. A final value that reaches it *drains* the run first:
+nothing new begins (a node started now begins in the next run, a stream publishes no new chunk),
+but what is under way and can finish with the data already published finishes: a reader reading
+to the end of a lap, a generator ending its lap, a value waiting at its barrier. Then the run ends
+and what is left is recorded in the continuation. So a stop at a final value falls on a point a
+longer run passes through, and the next run continues from exactly there.
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ class Scheduler:
                     return
         finally:
             self.processing = False
-        if not run.busy and not queue:
+        if not run.busy and not queue and self.limit_reached is None:
             run.end(RunEvent.FAIL if run.errors else RunEvent.QUIESCENT, stop_kernel=False)
             self.done_slot.wake()
 
@@ -183,17 +187,17 @@ class Scheduler:
         if run.phase is not RUNNING:
             return
         run.move(state, NodeEvent.START)
+        run.stamp(state)
+        if self.limit_reached is not None:
+            return  # the run is ending: it begins in the next run (see ``published``)
         if state.task is None:
-            run.stamp(state)
             assert self.node_task is not None
             state.task = self.loop.start_task(self.node_task(state), state.node)
             self.tasks_started += 1
             if self.gc_frozen and not self.tasks_started % gc_pause.REFREEZE_EVERY:
                 gc_pause.refreeze()
-        elif state.slot.wake():
-            run.stamp(state)
-        # otherwise its task is still finishing an evaluation: it begins the next one when it gets
-        # there, and is stamped then (``evaluation_ended``)
+        else:
+            state.slot.wake()  # (if it is still finishing an evaluation, it begins the next one after)
 
     # ------------------------------------------------------------------ events from node tasks
     def published(self, state: NodeState, run_level: int) -> None:
@@ -207,7 +211,8 @@ class Scheduler:
             if run_level:
                 run.end(RunEvent.LIMIT, TerminateLimitReached())  # mid-lap: stop at once
                 return
-            self.limit_reached = state  # ends the run when this evaluation has ended
+            if self.limit_reached is None:
+                self.limit_reached = state  # ends the run once the tasks it made runnable took their step
         lap = state.lap
         watched = run.instrument is not None
         wanted: list[NodeState] = []
@@ -249,6 +254,7 @@ class Scheduler:
         for stream in state.streams:
             conn = stream._conn
             conn.bound_lap = -1
+            conn.read_lap = stream._lap
             if stream._lap == conn.lap and not isinstance(stream, ValueStream):
                 finish_connection(self, conn)
         state.streams = []
@@ -260,9 +266,6 @@ class Scheduler:
             run.move(state, NodeEvent.SKIP)
         if take(state, Request.WANT) and state.phase is IDLE:
             self.enqueue(state)
-        if self.limit_reached is state:  # what it published is all wanted or started: stop here
-            run.end(RunEvent.LIMIT, TerminateLimitReached())
-            return
         if self.queue or not run.busy:
             self.process()  # resolve what is queued, or notice the end of the run
         if state.phase is SCHEDULED:

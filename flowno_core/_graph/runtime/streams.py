@@ -127,8 +127,9 @@ def make_stream(demand: Demand, conn: Connection) -> "Stream[Any]":
     producer = conn.producer
     gen = producer.data.gen
     lap_phase = producer.lap_phase
-    if lap_phase is LapPhase.CUT:
-        # the lap was cut short by a stop (D5 with D13): read the lap the producer runs next
+    if lap_phase is LapPhase.CUT or (conn.lost_lap == producer.lap and lap_phase is not LapPhase.NONE):
+        # the lap was cut short by a stop, or a stop cut this consumer's reading of it (its chunks
+        # are gone): read the lap the producer runs next (D5 with D13)
         lap = producer.lap + 1
         conn.bound_lap = conn.consumed_lap = lap
         return Stream(demand, conn, lap)
