@@ -8,9 +8,11 @@ Theory of operation
   order (fair interleaving), then the loop looks at threads, timers and sockets. The selector is
   only polled without blocking when some task waits on a socket; otherwise a busy loop makes no
   system calls at all.
-* Timers live in one heap ordered by (deadline, insertion number). A cancelled timer stays in the
-  heap, inactive, until it reaches the top; the heap is compacted in place whenever cancelled
-  entries outnumber live ones, so disarmed timeouts cannot pile up.
+* The loop is made of parts it owns, each with a small interface: the timer heap
+  (``TimerQueue``, see ``timers``), the worker threads (``WorkerThreads``, see ``workers``), the
+  selector and wake-up socketpair of the current run (``IOMultiplexer``, see ``io``) and the record
+  of the current run (``Run``, see ``lifecycle``). The run queue, the living tasks and the command
+  table are the loop's own.
 * A task's yielded command is handled through ``_dispatch`` (keyed by the command's class). Unknown
   objects are thrown back into the task as ``UnknownCommandError``.
 * Blocking = ``Park`` on a waitable (see ``parking``). Cancellation aborts the wait first, so a
@@ -29,12 +31,10 @@ Theory of operation
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
-from concurrent.futures import ThreadPoolExecutor
 from types import CoroutineType
 from typing import Any, TypeVar, overload
 
@@ -50,13 +50,14 @@ from .current import (
     not_started,
     thread_state,
 )
-from .instruments import TaskSendMetadata, TaskThrowMetadata
+from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
 from .io import IOMultiplexer
-from .lifecycle import RunLifecycle, cancel_on_its_way
+from .lifecycle import Run, ShutdownCancel
 from .parking import reschedule
 from .signals import SigintRouting
 from .task import PENDING, CancelRequest, Task, TaskHandle, TaskStatus
-from .timers import Timer, TimerHandle, TimerQueue
+from .timers import TimerHandle, TimerQueue
+from .workers import WorkerThreads
 
 __all__ = [
     "EventLoop",
@@ -79,7 +80,12 @@ _SHUTDOWN_ROUNDS = 3
 _SHUTDOWN_STEPS = 10_000
 
 
-class EventLoop(RunLifecycle, TimerQueue):
+def cancel_on_its_way(task: Task) -> bool:
+    """True if a TaskCancelled is already queued for ``task`` (thrown at once or at its next checkpoint)."""
+    return isinstance(task.cancel_pending, TaskCancelled) or isinstance(task.throw_exc, TaskCancelled)
+
+
+class EventLoop:
     """flowno_core's event loop: runs coroutines that yield flowno_core commands.
 
     Example::
@@ -99,28 +105,22 @@ class EventLoop(RunLifecycle, TimerQueue):
 
     def __init__(self, clock: MonotonicClock | VirtualClock | None = None) -> None:
         self._clock = clock if clock is not None else MonotonicClock()
-        self._ready: deque[Task] = deque()
-        self._timers: list[tuple[float, int, Timer]] = []
-        self._timer_seq = itertools.count()
-        self._live_timers = 0
-        self._tasks: dict[Any, Task] = {}
-        self._incoming: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
-        self._mux: IOMultiplexer | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._threads_in_flight = 0
+        # the loop's parts
+        self._timers = TimerQueue(self._clock)
+        self._workers = WorkerThreads(self.call_soon_threadsafe)
+        self._mux: IOMultiplexer | None = None  # exists while a run is going on
+        self._run: Run | None = None  # the current run
+        # its own state
+        self._ready: deque[Task] = deque()  # the run queue
+        self._tasks: dict[Any, Task] = {}  # living tasks, by coroutine
+        self._incoming: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()  # from other threads
         self._stall_handlers: list[Callable[[], float | None]] = []
         self._inline_budget = 0
         self._inline_depth = 0
         self.steps = 0  # batches run so far (lets stall handlers tell one stall episode from the next)
         self._running_thread: int | None = None
-        self._stopping = False
-        self._exit: tuple[Any, BaseException | None] | None = None
-        self._fatal: BaseException | None = None
-        self._interrupted = False
-        self._root: Task | None = None
-        self._wait_for_spawned = True
-        self._debug_max_wait_time: float | None = None
-        self._instrument: Any = None
+        self._stopping = False  # the current run (or its clean-up) must end after the running step
+        self._instrument: Any = None  # the current run's loop instrument (None: uninstrumented steps)
         self._dispatch: dict[type, Callable[[Task, Any], None]] = {
             Sleep: self._do_sleep,
             Park: self._do_park,
@@ -137,6 +137,13 @@ class EventLoop(RunLifecycle, TimerQueue):
     def time(self) -> float:
         """The loop clock's current time."""
         return self._clock.now()
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Call ``fn(*args)`` on the loop thread after ``delay`` seconds of loop time.
+
+        Returns a handle with ``cancel()``. The callback runs outside any task.
+        """
+        return self._timers.call_later(delay, fn, args)
 
     def is_running(self) -> bool:
         return self._running_thread is not None
@@ -200,9 +207,10 @@ class EventLoop(RunLifecycle, TimerQueue):
         ``run_until_complete`` then raises ``exception``, or returns ``value`` (with ``join=True``);
         tasks still alive are cancelled and closed.
         """
-        if self._exit is None:
-            self._exit = (value, exception)
-        self._stopping = True
+        run = self._run
+        if run is not None:
+            run.end_with(value, exception)
+            self._stopping = True
 
     def has_living_tasks(self) -> bool:
         """True while some task has not ended."""
@@ -263,9 +271,7 @@ class EventLoop(RunLifecycle, TimerQueue):
                 root_task.close()
             raise RuntimeError("this EventLoop is already running in another thread")
         check_coroutine(root_task, "run_until_complete")
-        self._prepare_run(wait_for_spawned_tasks, _debug_max_wait_time)
-        root = self._root = Task(root_task, self)
-        self._start(root, None)
+        run = self._begin_run(Task(root_task, self), wait_for_spawned_tasks, _debug_max_wait_time)
         try:
             with SigintRouting(self._on_sigint):
                 try:
@@ -273,13 +279,109 @@ class EventLoop(RunLifecycle, TimerQueue):
                 finally:
                     self._shutdown()
         finally:
-            self._finish_run()
-        return self._outcome(root, join)
+            self._end_run()
+        return run.outcome(join)
 
     # ------------------------------------------------------------------ run lifecycle
+    def _begin_run(self, root: Task, wait_for_spawned: bool, max_wait: float | None) -> Run:
+        self._running_thread = threading.get_ident()
+        thread_state.loop = self
+        self._stopping = False
+        self._instrument = active_loop_instrument()
+        self._mux = IOMultiplexer()
+        run = self._run = Run(root, wait_for_spawned, max_wait)
+        self._start(root, None)
+        return run
+
+    def _end_run(self) -> None:
+        """Release what the run held (selector, socketpair, worker threads, timers): D5."""
+        assert self._run is not None
+        if self._mux is not None:
+            self._mux.close()
+            self._mux = None
+        # after Ctrl-C, do not hang on a worker stuck in a blocking call (it cannot be stopped)
+        self._workers.close(wait=not self._run.interrupted)
+        self._discard_incoming()
+        self._timers.clear()
+        self._running_thread = None
+        thread_state.loop = None
+        self._run = None
+        self._instrument = None
+
+    def _shutdown(self) -> None:
+        """Cancel what is still alive, let it clean up for a few rounds, close the rest (D13)."""
+        self._stopping = False
+        for _ in range(_SHUTDOWN_ROUNDS):
+            alive = [task for task in self._tasks.values()]
+            if not alive:
+                break
+            for task in alive:
+                if task.status is PENDING:
+                    error = ShutdownCancel(task.handle)
+                    if task.parked_in is None and not isinstance(task.throw_exc, TaskCancelled):
+                        # runnable: the run is over, so what it was woken with no longer matters;
+                        # it must not run one more step of its own code before it sees the cancel
+                        task.cancel_pending = None
+                        task.send_value = None
+                        task.throw_exc = error
+                    elif not cancel_on_its_way(task):
+                        self.throw_into(task, error)
+            steps = 0
+            budget = max(_SHUTDOWN_STEPS, 8 * len(alive))
+            while self._ready and steps < budget:
+                steps += len(self._ready)
+                self._run_batch()
+                self._stopping = False
+                if self._incoming:
+                    self._drain_incoming()
+        for task in list(self._tasks.values()):
+            self._close_task(task)
+        self._ready.clear()
+
+    def _discard_incoming(self) -> None:
+        """Drop what other threads queued too late for this run; a task among it is closed, not leaked."""
+        incoming = self._incoming
+        while incoming:
+            fn, args = incoming.popleft()
+            if fn == self._start:
+                self._close_task(args[0])
+
+    def close_task(self, task: Task) -> None:
+        """End a task now by closing its coroutine where it waits (``finally`` blocks run, but they
+        cannot await). Use ``cancel`` when the task needs to await during its clean-up."""
+        if task.status is PENDING:
+            self._close_task(task)
+
+    def _close_task(self, task: Task) -> None:
+        waitable = task.parked_in
+        if waitable is not None:
+            waitable.abort(task)
+            task.parked_in = None
+        try:
+            task.run(task.coro.close)
+        except BaseException as error:  # noqa: BLE001 - a broken finally block must not stop shutdown
+            logger.debug("closing task %s raised %r", task.name, error)
+        if task.status is PENDING:
+            self._task_ended(task, TaskStatus.CANCELLED, None, ShutdownCancel(task.handle))
+
+    def _on_sigint(self) -> bool:
+        """Signal handler body: returns False when a second Ctrl-C must raise at once."""
+        run = self._run
+        if run is None or run.interrupted:
+            return False
+        run.interrupted = True
+        self._stopping = True
+        if self._mux is not None:
+            self._mux.wake()
+        return True
+
+    # ------------------------------------------------------------------ the main loop
     def _main_loop(self) -> None:
         ready = self._ready
         clock = self._clock
+        timers = self._timers
+        run = self._run
+        assert run is not None
         while True:
             if self._incoming:
                 self._drain_incoming()
@@ -287,8 +389,8 @@ class EventLoop(RunLifecycle, TimerQueue):
                 self._run_batch()
                 if self._stopping:
                     return
-                if self._live_timers:
-                    self._fire_timers(clock.now())
+                if timers.live:
+                    timers.fire_due(clock.now())
                 mux = self._mux
                 if mux is not None and mux.waiting:
                     mux.poll(0)
@@ -297,23 +399,23 @@ class EventLoop(RunLifecycle, TimerQueue):
                 return
             mux = self._mux
             assert mux is not None
-            io_pending = bool(mux.waiting or self._threads_in_flight)
-            if self._live_timers:
-                deadline = self._next_deadline()
+            io_pending = bool(mux.waiting or self._workers.in_flight)
+            if timers.live:
+                deadline = timers.next_deadline()
                 now = clock.now()
                 timer_wait = clock.real_wait(max(deadline - now, 0.0), io_pending)
-                max_wait = self._debug_max_wait_time
+                max_wait = run.max_wait
                 if max_wait is not None and timer_wait > max_wait:
                     logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", timer_wait, max_wait)
                     timer_wait = max_wait
                 woke = mux.poll(timer_wait)
                 if clock.is_virtual and not woke and not self._incoming and not ready:
                     clock.jump_to(deadline)
-                self._fire_timers(clock.now())
+                timers.fire_due(clock.now())
                 continue
             if not self._tasks:
                 return
-            wait: float | None = self._debug_max_wait_time
+            wait: float | None = run.max_wait
             if not io_pending:
                 for handler in list(self._stall_handlers):
                     again = handler()
@@ -419,7 +521,9 @@ class EventLoop(RunLifecycle, TimerQueue):
             self._task_ended(task, TaskStatus.FAILED, None, outcome)
         else:  # KeyboardInterrupt, SystemExit: end the run
             self._task_ended(task, TaskStatus.FAILED, None, outcome)
-            self._fatal = outcome
+            run = self._run
+            assert run is not None
+            run.fatal = outcome
             self._stopping = True
 
     def _handle(self, task: Task, command: Any) -> None:
@@ -470,10 +574,12 @@ class EventLoop(RunLifecycle, TimerQueue):
                 instrument.on_task_cancelled(task.coro, error)
             else:
                 instrument.on_task_error(task.coro, error)
-        if error is not None and status is TaskStatus.FAILED and lot is None and task is not self._root:
+        run = self._run
+        if run is not None and task is run.root:
+            if not run.wait_for_spawned:
+                self._stopping = True
+        elif error is not None and status is TaskStatus.FAILED and lot is None:
             logger.debug("task %s failed and nobody joined it", task.name, exc_info=error)
-        if task is self._root and not self._wait_for_spawned:
-            self._stopping = True
 
     def _start(self, task: Task, parent: Task | None) -> None:
         self._tasks[task.coro] = task
@@ -505,7 +611,15 @@ class EventLoop(RunLifecycle, TimerQueue):
             UnknownCommandError(f"task {task.name} yielded {command!r}, which is not a flowno_core command ({hint})"),
         )
 
-    # ------------------------------------------------------------------ timers
+    # ------------------------------------------------------------------ command handlers
+    def _do_sleep(self, task: Task, command: Sleep) -> None:
+        seconds = command.seconds
+        if seconds <= 0:
+            task.send_value = 0.0
+            self._ready.append(task)
+        else:
+            self._timers.sleep(task, seconds)
+
     def _do_park(self, task: Task, command: Park) -> None:
         waitable = command.waitable
         waitable.park(task)
@@ -539,7 +653,9 @@ class EventLoop(RunLifecycle, TimerQueue):
         ready.append(task)
 
     def _do_exit(self, task: Task, command: Exit) -> None:
-        self._exit = (command.value, command.exception)
+        run = self._run
+        assert run is not None
+        run.end_with(command.value, command.exception)
         self._stopping = True
         self._task_ended(task, TaskStatus.FINISHED, command.value, None)
         try:
@@ -557,12 +673,6 @@ class EventLoop(RunLifecycle, TimerQueue):
             return
         waiter.park(task)
         task.parked_in = waiter
-
-    # ------------------------------------------------------------------ threads
-    def _thread_pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(thread_name_prefix="flowno_core-worker")
-        return self._pool
 
     def __repr__(self) -> str:
         state = "running" if self._running_thread is not None else "idle"
