@@ -34,6 +34,7 @@ def current_context() -> Any:
     """``context_factory(current_node())`` for the running flow.
 
     Raises RuntimeError outside a flow, outside a node, or when the run has no context_factory.
+    Each message starts with flowno's text (code matches on it) and then says how to fix it.
 
     Example::
 
@@ -42,11 +43,20 @@ def current_context() -> Any:
     """
     flow = CURRENT_FLOW.get()
     if flow is None:
-        raise RuntimeError("current_context() called outside a running flow")
+        raise RuntimeError(
+            "current_context() called outside of a flow: no run_until_complete() is running on this "
+            "thread; call it from inside a node while the flow runs"
+        )
     node = current_node()
     if node is None:
-        raise RuntimeError("current_context() called outside a node (in a task that is not a node's)")
+        raise RuntimeError(
+            "current_context() called outside of a node: the running task is not a node's task (a task a "
+            "node spawns has no node); call it in the node and pass the context to the task"
+        )
     factory = flow._context_factory
     if factory is None:
-        raise RuntimeError("current_context() needs run_until_complete(context_factory=...)")
+        raise RuntimeError(
+            f"No context factory provided to run_until_complete(): node {node!r} called current_context(); "
+            "pass run_until_complete(context_factory=lambda node: ...)"
+        )
     return factory(node)
