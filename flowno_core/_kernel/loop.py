@@ -41,15 +41,7 @@ from typing import Any, TypeVar, overload
 from ..errors import TaskCancelled, UnknownCommandError
 from .clock import MonotonicClock, VirtualClock
 from .commands import SLEEP_ZERO, Exit, Park, Sleep, Spawn, WaitIO
-from .current import (
-    check_coroutine,
-    current_event_loop,
-    current_task,
-    current_task_object,
-    is_coroutine_like,
-    not_started,
-    thread_state,
-)
+from .current import check_coroutine, is_coroutine_like, not_started
 from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
 from .io import IOMultiplexer
 from .lifecycle import Run, ShutdownCancel
@@ -59,16 +51,11 @@ from .task import PENDING, CancelRequest, Task, TaskHandle, TaskStatus
 from .timers import TimerHandle, TimerQueue
 from .workers import WorkerThreads
 
-__all__ = [
-    "EventLoop",
-    "TimerHandle",
-    "current_event_loop",
-    "current_task",
-    "current_task_object",
-    "is_coroutine_like",
-]
+__all__ = ["EventLoop", "current_event_loop"]
 
 logger = logging.getLogger(__name__)
+
+_thread_state = threading.local()  # .loop: the loop running on this thread, if any
 
 R = TypeVar("R")
 
@@ -78,6 +65,12 @@ _INLINE_STEPS = 256
 _INLINE_DEPTH = 8
 _SHUTDOWN_ROUNDS = 3
 _SHUTDOWN_STEPS = 10_000
+
+
+def current_event_loop() -> EventLoop | None:
+    """The loop running on this thread (so, inside a task, the task's loop), else None."""
+    loop: EventLoop | None = getattr(_thread_state, "loop", None)
+    return loop
 
 
 def cancel_on_its_way(task: Task) -> bool:
@@ -145,13 +138,21 @@ class EventLoop:
         """
         return self._timers.call_later(delay, fn, args)
 
+    def run_in_thread(self, fn: Callable[[], R], label: str | None = None) -> Coroutine[Any, Any, R]:
+        """Await ``fn()`` run on one of the loop's worker threads (inside a task of this loop).
+
+        ``to_thread`` is built on it (and adds the caller's ContextVars). Cancelling the awaiting
+        task abandons the call: ``fn`` keeps running on its thread, its result is dropped.
+        """
+        return self._workers.call(fn, label if label is not None else getattr(fn, "__qualname__", repr(fn)))
+
     def is_running(self) -> bool:
         return self._running_thread is not None
 
     def create_task(self, raw_task: Coroutine[Any, Any, R] | Generator[Any, Any, R]) -> TaskHandle[R]:
         """Queue ``raw_task`` as a new task. Thread-safe: from another thread it wakes the loop."""
         check_coroutine(raw_task, "create_task")
-        task = Task(raw_task, self)
+        task = Task(raw_task, self, self._ready)
         if self._running_thread == threading.get_ident():
             self._start(task, None)
         else:
@@ -161,7 +162,7 @@ class EventLoop:
     def start_task(self, coro: Any, owner: Any = None) -> Task:
         """Start a task from the loop thread and return the kernel Task (for runtimes built on the
         kernel; ``owner`` is what ``Task.owner`` reports, e.g. the node the task runs)."""
-        task = Task(coro, self)
+        task = Task(coro, self, self._ready)
         task.owner = owner
         self._start(task, None)
         return task
@@ -259,7 +260,7 @@ class EventLoop:
         ``wait_for_spawned_tasks=False`` returns as soon as the root ends. Tasks still alive at
         the end are cancelled and closed. An ``exit()`` ends the run early.
         """
-        if getattr(thread_state, "loop", None) is not None:
+        if getattr(_thread_state, "loop", None) is not None:
             if is_coroutine_like(root_task):
                 root_task.close()
             raise RuntimeError(
@@ -271,7 +272,7 @@ class EventLoop:
                 root_task.close()
             raise RuntimeError("this EventLoop is already running in another thread")
         check_coroutine(root_task, "run_until_complete")
-        run = self._begin_run(Task(root_task, self), wait_for_spawned_tasks, _debug_max_wait_time)
+        run = self._begin_run(Task(root_task, self, self._ready), wait_for_spawned_tasks, _debug_max_wait_time)
         try:
             with SigintRouting(self._on_sigint):
                 try:
@@ -285,7 +286,7 @@ class EventLoop:
     # ------------------------------------------------------------------ run lifecycle
     def _begin_run(self, root: Task, wait_for_spawned: bool, max_wait: float | None) -> Run:
         self._running_thread = threading.get_ident()
-        thread_state.loop = self
+        _thread_state.loop = self
         self._stopping = False
         self._instrument = active_loop_instrument()
         self._mux = IOMultiplexer()
@@ -304,7 +305,7 @@ class EventLoop:
         self._discard_incoming()
         self._timers.clear()
         self._running_thread = None
-        thread_state.loop = None
+        _thread_state.loop = None
         self._run = None
         self._instrument = None
 
@@ -563,9 +564,11 @@ class EventLoop:
         task.error = error
         task.cancel_pending = None
         self._tasks.pop(task.coro, None)
-        lot = task._done_lot
-        if lot is not None:
-            lot.unpark_all()
+        joiners = task.joiners
+        if joiners:
+            for joiner in joiners:
+                reschedule(joiner)
+            joiners.clear()
         instrument = self._instrument
         if instrument is not None:
             if status is TaskStatus.FINISHED:
@@ -578,7 +581,7 @@ class EventLoop:
         if run is not None and task is run.root:
             if not run.wait_for_spawned:
                 self._stopping = True
-        elif error is not None and status is TaskStatus.FAILED and lot is None:
+        elif error is not None and status is TaskStatus.FAILED and joiners is None:
             logger.debug("task %s failed and nobody joined it", task.name, exc_info=error)
 
     def _start(self, task: Task, parent: Task | None) -> None:
@@ -631,7 +634,7 @@ class EventLoop:
         except TypeError as error:
             reschedule(parent, None, error)
             return None
-        child = Task(coro, self, parent.context.copy())
+        child = Task(coro, self, self._ready, parent.context.copy())
         self._tasks[coro] = child
         instrument = self._instrument
         if instrument is not None:
@@ -641,7 +644,7 @@ class EventLoop:
     def _do_spawn(self, task: Task, command: Spawn) -> None:
         coro = command.coro
         if coro.__class__ is CoroutineType and self._instrument is None:  # the common case, inlined
-            child = Task(coro, self, task.context.copy())
+            child = Task(coro, self, self._ready, task.context.copy())
             self._tasks[coro] = child
         else:
             child = self._new_child(task, coro)  # type: ignore[assignment]

@@ -1,9 +1,10 @@
 """``to_thread``: run a blocking function on one of the loop's worker threads.
 
-Theory of operation: the function runs on the loop's ``WorkerThreads`` part (see ``workers``) in a
-copy of the calling task's ContextVars, from which the current task is removed (a worker thread
-is not inside the task, or its loop). The task parks on the call until the worker is done.
-Cancelling the task abandons the call: the function keeps running, its result is dropped.
+Theory of operation: ``to_thread`` is async code above the loop. It runs the function through
+``EventLoop.run_in_thread`` (the loop's ``WorkerThreads`` part, see ``workers``) in a copy of the
+calling task's ContextVars from which the current task is removed (a worker thread is not inside
+the task, or its loop). Cancelling the task abandons the call: the function keeps running, its
+result is dropped.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .loop import current_event_loop
 from .task import CURRENT_TASK
-from .traps import park_trap
 
 R = TypeVar("R")
 
@@ -32,11 +33,10 @@ async def to_thread(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         async def main():
             await to_thread(time.sleep, 0.1)   # other tasks keep running meanwhile
     """
-    task = CURRENT_TASK.get()
-    if task is None:
+    loop = current_event_loop()
+    if loop is None or CURRENT_TASK.get() is None:
         raise RuntimeError("to_thread() must be awaited inside a flowno_core task")
     context = contextvars.copy_context()
     context.run(CURRENT_TASK.set, None)  # a worker thread is not inside the task (or its loop)
-    label = getattr(fn, "__qualname__", repr(fn))
-    call = task.loop._workers.submit(functools.partial(context.run, fn, *args, **kwargs), label)
-    return await park_trap(call.park_command)  # type: ignore[no-any-return]
+    work = functools.partial(context.run, fn, *args, **kwargs)
+    return await loop.run_in_thread(work, getattr(fn, "__qualname__", repr(fn)))

@@ -1,10 +1,9 @@
 """The loop's worker threads: where ``to_thread`` runs blocking functions.
 
 Theory of operation: ``WorkerThreads`` is the loop's thread part. Its pool is made on first use and
-shut down at the end of every run. ``submit`` starts a function on a worker and returns the
-``ThreadCall`` the awaiting task parks on; the worker's completion is handed back to the loop
-thread through the loop's ``call_soon_threadsafe`` (which wakes a blocked selector), where it
-reschedules the task. If the task is cancelled meanwhile the call is abandoned: the function keeps
+shut down at the end of every run. ``call`` starts a function on a worker and parks the awaiting
+task on a ``ThreadCall``; the worker's completion is handed back to the loop thread through the
+loop's ``call_soon_threadsafe`` (which wakes a blocked selector), where it reschedules the task. If the task is cancelled meanwhile the call is abandoned: the function keeps
 running on its thread (Python cannot stop a thread) and its result is dropped. ``in_flight``
 counts the calls that have not completed: while it is not 0, a thread may still wake the loop.
 """
@@ -13,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from .commands import Park
 from .parking import reschedule
 from .task import Task
+from .traps import park_trap
+
+R = TypeVar("R")
 
 
 class ThreadCall:
@@ -61,8 +63,8 @@ class WorkerThreads:
         self._pool: ThreadPoolExecutor | None = None
         self.in_flight = 0  # calls submitted and not completed yet
 
-    def submit(self, fn: Callable[[], Any], label: str) -> ThreadCall:
-        """Start ``fn()`` on a worker; the returned call wakes its parked task when ``fn`` is done."""
+    async def call(self, fn: Callable[[], R], label: str) -> R:
+        """Run ``fn()`` on a worker; the calling task parks until it is done and gets its result."""
         pool = self._pool
         if pool is None:
             pool = self._pool = ThreadPoolExecutor(thread_name_prefix="flowno_core-worker")
@@ -70,7 +72,7 @@ class WorkerThreads:
         future = pool.submit(fn)
         self.in_flight += 1
         future.add_done_callback(lambda finished: self._post(self._completed, call, finished))
-        return call
+        return await park_trap(call.park_command)  # type: ignore[no-any-return]
 
     def _completed(self, call: ThreadCall, future: Future[Any]) -> None:
         self.in_flight -= 1
