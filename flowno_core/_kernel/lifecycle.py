@@ -11,15 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import TaskCancelled
+from .cancellation import ShutdownCancel
 from .task import Task, TaskStatus
-
-
-class ShutdownCancel(TaskCancelled):
-    """The cancellation the loop delivers to tasks still alive when a run ends."""
-
-    def __str__(self) -> str:
-        return "Task was cancelled because the event loop run ended"
 
 
 class Run:

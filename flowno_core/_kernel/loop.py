@@ -10,23 +10,22 @@ Theory of operation
   system calls at all.
 * The loop is made of parts it owns, each with a small interface: the timer heap
   (``TimerQueue``, see ``timers``), the worker threads (``WorkerThreads``, see ``workers``), the
-  selector and wake-up socketpair of the current run (``IOMultiplexer``, see ``io``) and the record
-  of the current run (``Run``, see ``lifecycle``). The run queue, the living tasks and the command
-  table are the loop's own.
+  selector and wake-up socketpair of the current run (``IOMultiplexer``, see ``io``), the record
+  of the current run (``Run``, see ``lifecycle``) and, once the run has ended, its clean-up
+  (``Cleanup``, see ``cancellation``). The run queue, the living tasks and the command table are
+  the loop's own.
 * A task's yielded command is handled through ``_dispatch`` (keyed by the command's class). Unknown
   objects are thrown back into the task as ``UnknownCommandError``.
-* Blocking = ``Park`` on a waitable (see ``parking``). Cancellation aborts the wait first, so a
-  cancelled task can never be woken twice (D11). A task that is runnable or running when cancelled
-  gets TaskCancelled at its next checkpoint (its next yield), so a wake-up that handed it something
-  (a lock, a queue item) is never lost. A cancel replaces any other exception queued for the next
-  checkpoint (a timeout expiry): cancellation always wins, and is thrown at most once.
+* Blocking = ``Park`` on a waitable (see ``parking``). Cancelling takes a task out of its wait and
+  delivers one TaskCancelled, at most once in the task's life (see ``cancellation``, D11).
 * When nothing is runnable and no timer, socket or thread can wake anything, the loop calls its
   *stall handlers* (the flow runtime detects deadlocks there) and otherwise blocks on the wake-up
   socket: another thread may still call ``create_task``.
-* Every run ends by cancelling the tasks still alive, letting them run their clean-up for a few
-  rounds, closing whatever is left (including tasks other threads queued too late for the run),
-  and closing the selector, the wake-up socketpair and the thread pool (D5, D13). The loop can
-  then run again.
+* Every run ends with a clean-up: each task still alive gets its one cancel and the main loop keeps
+  running, in clean-up mode (no stall handlers; a stall or ``cleanup_timeout`` ends it), until
+  they have ended; what is left is closed, including tasks other threads queued too late for the
+  run. Then the selector, the wake-up socketpair and the thread pool are released (D5, D13) and
+  the loop can run again.
 """
 
 from __future__ import annotations
@@ -39,12 +38,13 @@ from types import CoroutineType
 from typing import Any, TypeVar, overload
 
 from ..errors import TaskCancelled, UnknownCommandError
+from .cancellation import Cleanup, ShutdownCancel, cancel_task, throw_into
 from .clock import MonotonicClock, VirtualClock
 from .commands import SLEEP_ZERO, Exit, Park, Sleep, Spawn, WaitIO
-from .current import check_coroutine, is_coroutine_like, not_started
+from .current import check_coroutine, is_coroutine_like
 from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
 from .io import IOMultiplexer
-from .lifecycle import Run, ShutdownCancel
+from .lifecycle import Run
 from .parking import reschedule
 from .signals import SigintRouting
 from .task import PENDING, CancelRequest, Task, TaskHandle, TaskStatus
@@ -63,19 +63,16 @@ R = TypeVar("R")
 _BATCH_STEPS = 64
 _INLINE_STEPS = 256
 _INLINE_DEPTH = 8
-_SHUTDOWN_ROUNDS = 3
-_SHUTDOWN_STEPS = 10_000
+
+CLEANUP_TIMEOUT = 5.0
+"""Default ``EventLoop.cleanup_timeout``: real seconds the tasks alive at the end of a run may take
+to clean up (awaiting in ``finally`` blocks) before they are closed."""
 
 
 def current_event_loop() -> EventLoop | None:
     """The loop running on this thread (so, inside a task, the task's loop), else None."""
     loop: EventLoop | None = getattr(_thread_state, "loop", None)
     return loop
-
-
-def cancel_on_its_way(task: Task) -> bool:
-    """True if a TaskCancelled is already queued for ``task`` (thrown at once or at its next checkpoint)."""
-    return isinstance(task.cancel_pending, TaskCancelled) or isinstance(task.throw_exc, TaskCancelled)
 
 
 class EventLoop:
@@ -94,6 +91,12 @@ class EventLoop:
             return await handle.join()
 
         assert EventLoop().run_until_complete(main(), join=True) == 42
+
+    When a run ends, each task still alive is cancelled once and may clean up, awaiting in its
+    ``finally`` blocks, while the loop keeps running; it is closed (GeneratorExit where it waits)
+    only when its clean-up cannot make progress any more or takes longer than
+    ``cleanup_timeout`` real seconds (default ``CLEANUP_TIMEOUT``, 5 s; ``None``: no bound; ``0``:
+    the clean-up runs only until it first waits).
     """
 
     def __init__(self, clock: MonotonicClock | VirtualClock | None = None) -> None:
@@ -103,6 +106,7 @@ class EventLoop:
         self._workers = WorkerThreads(self.call_soon_threadsafe)
         self._mux: IOMultiplexer | None = None  # exists while a run is going on
         self._run: Run | None = None  # the current run
+        self._cleanup: Cleanup | None = None  # the current run's clean-up, once the run has ended
         # its own state
         self._ready: deque[Task] = deque()  # the run queue
         self._tasks: dict[Any, Task] = {}  # living tasks, by coroutine
@@ -113,7 +117,9 @@ class EventLoop:
         self.steps = 0  # batches run so far (lets stall handlers tell one stall episode from the next)
         self._running_thread: int | None = None
         self._stopping = False  # the current run (or its clean-up) must end after the running step
+        self._sigint_unseen = False  # a Ctrl-C the loop has not acted on yet
         self._instrument: Any = None  # the current run's loop instrument (None: uninstrumented steps)
+        self.cleanup_timeout: float | None = CLEANUP_TIMEOUT
         self._dispatch: dict[type, Callable[[Task, Any], None]] = {
             Sleep: self._do_sleep,
             Park: self._do_park,
@@ -182,34 +188,22 @@ class EventLoop:
         return bool(self.cancel_task(task))
 
     def cancel_task(self, task: Task) -> CancelRequest[Any]:
-        if task.status is not PENDING:
-            return CancelRequest(task, False)
-        if cancel_on_its_way(task):
-            return CancelRequest(task, True)  # one cancel is already on its way: no double throw
-        # replaces any other throw pending for the next checkpoint (a timeout expiry): cancel wins
-        self.throw_into(task, TaskCancelled(task.handle))
-        return CancelRequest(task, True)
+        """Cancel ``task`` (at most once in its life; see ``cancellation``)."""
+        return cancel_task(task)
 
     def throw_into(self, task: Task, error: BaseException) -> None:
         """Deliver ``error`` to a pending task: at once if it is parked, else at its next checkpoint."""
-        waitable = task.parked_in
-        if waitable is not None:
-            waitable.abort(task)
-            reschedule(task, None, error)
-        elif not_started(task.coro):
-            task.send_value = None
-            task.throw_exc = error
-        else:
-            task.cancel_pending = error
+        throw_into(task, error)
 
     def stop(self, value: Any = None, exception: BaseException | None = None) -> None:
         """End the current run once the running step is over (callable from tasks and callbacks).
 
         ``run_until_complete`` then raises ``exception``, or returns ``value`` (with ``join=True``);
-        tasks still alive are cancelled and closed.
+        tasks still alive are cancelled and may clean up. Once the run has ended (during that
+        clean-up) it does nothing: the first ending wins.
         """
         run = self._run
-        if run is not None:
+        if run is not None and self._cleanup is None:
             run.end_with(value, exception)
             self._stopping = True
 
@@ -258,7 +252,8 @@ class EventLoop:
 
         Returns the root's value with ``join=True`` (re-raising its exception), else None.
         ``wait_for_spawned_tasks=False`` returns as soon as the root ends. Tasks still alive at
-        the end are cancelled and closed. An ``exit()`` ends the run early.
+        the end are cancelled and may clean up (see the class docstring). An ``exit()`` ends the
+        run early.
         """
         if getattr(_thread_state, "loop", None) is not None:
             if is_coroutine_like(root_task):
@@ -278,7 +273,7 @@ class EventLoop:
                 try:
                     self._main_loop()
                 finally:
-                    self._shutdown()
+                    self._clean_up()
         finally:
             self._end_run()
         return run.outcome(join)
@@ -309,35 +304,20 @@ class EventLoop:
         self._run = None
         self._instrument = None
 
-    def _shutdown(self) -> None:
-        """Cancel what is still alive, let it clean up for a few rounds, close the rest (D13)."""
-        self._stopping = False
-        for _ in range(_SHUTDOWN_ROUNDS):
-            alive = [task for task in self._tasks.values()]
-            if not alive:
-                break
-            for task in alive:
-                if task.status is PENDING:
-                    error = ShutdownCancel(task.handle)
-                    if task.parked_in is None and not isinstance(task.throw_exc, TaskCancelled):
-                        # runnable: the run is over, so what it was woken with no longer matters;
-                        # it must not run one more step of its own code before it sees the cancel
-                        task.cancel_pending = None
-                        task.send_value = None
-                        task.throw_exc = error
-                    elif not cancel_on_its_way(task):
-                        self.throw_into(task, error)
-            steps = 0
-            budget = max(_SHUTDOWN_STEPS, 8 * len(alive))
-            while self._ready and steps < budget:
-                steps += len(self._ready)
-                self._run_batch()
-                self._stopping = False
-                if self._incoming:
-                    self._drain_incoming()
-        for task in list(self._tasks.values()):
-            self._close_task(task)
-        self._ready.clear()
+    def _clean_up(self) -> None:
+        """The run is over: cancel each task still alive once and keep the loop running while they
+        clean up; close what is left when that cannot progress any more (D13)."""
+        cleanup = self._cleanup = Cleanup(self._tasks, self.cleanup_timeout)
+        self._stopping = False  # the ending (and a Ctrl-C) has been acted on
+        self._sigint_unseen = False
+        try:
+            cleanup.cancel_all()
+            self._main_loop()
+        finally:
+            for task in list(self._tasks.values()):
+                self._close_task(task)
+            self._ready.clear()
+            self._cleanup = None
 
     def _discard_incoming(self) -> None:
         """Drop what other threads queued too late for this run; a task among it is closed, not leaked."""
@@ -366,10 +346,12 @@ class EventLoop:
             self._task_ended(task, TaskStatus.CANCELLED, None, ShutdownCancel(task.handle))
 
     def _on_sigint(self) -> bool:
-        """Signal handler body: returns False when a second Ctrl-C must raise at once."""
+        """Signal handler body: Ctrl-C ends the run (or hurries its clean-up). Returns False when
+        the loop has not acted on the previous Ctrl-C yet: that one must raise at once."""
         run = self._run
-        if run is None or run.interrupted:
+        if run is None or self._sigint_unseen:
             return False
+        self._sigint_unseen = True
         run.interrupted = True
         self._stopping = True
         if self._mux is not None:
@@ -378,11 +360,12 @@ class EventLoop:
 
     # ------------------------------------------------------------------ the main loop
     def _main_loop(self) -> None:
+        """Run tasks, other threads' calls, timers and sockets until the run ends; in a clean-up,
+        until every task has ended or the clean-up is over."""
         ready = self._ready
         clock = self._clock
         timers = self._timers
-        run = self._run
-        assert run is not None
+        cleanup = self._cleanup
         while True:
             if self._incoming:
                 self._drain_incoming()
@@ -395,36 +378,59 @@ class EventLoop:
                 mux = self._mux
                 if mux is not None and mux.waiting:
                     mux.poll(0)
-                continue
-            if self._stopping:
+                if cleanup is not None and cleanup.over():
+                    return
+            elif self._stopping or not self._wait(cleanup):
                 return
-            mux = self._mux
-            assert mux is not None
-            io_pending = bool(mux.waiting or self._workers.in_flight)
-            if timers.live:
-                deadline = timers.next_deadline()
-                now = clock.now()
-                timer_wait = clock.real_wait(max(deadline - now, 0.0), io_pending)
-                max_wait = run.max_wait
-                if max_wait is not None and timer_wait > max_wait:
-                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", timer_wait, max_wait)
-                    timer_wait = max_wait
-                woke = mux.poll(timer_wait)
-                if clock.is_virtual and not woke and not self._incoming and not ready:
-                    clock.jump_to(deadline)
-                timers.fire_due(clock.now())
-                continue
-            if not self._tasks:
-                return
-            wait: float | None = run.max_wait
-            if not io_pending:
-                for handler in list(self._stall_handlers):
-                    again = handler()
-                    if again is not None and (wait is None or again < wait):
-                        wait = again
-                if ready or self._incoming or self._stopping:
-                    continue
-            mux.poll(wait)
+
+    def _wait(self, cleanup: Cleanup | None) -> bool:
+        """Nothing is runnable: wait for a timer, a socket, a worker thread or another thread's call.
+
+        Returns False when there is nothing left to wait for: no task is left or, in a clean-up,
+        it is over or stalled (nothing can wake the tasks still cleaning up).
+        """
+        mux = self._mux
+        run = self._run
+        assert mux is not None and run is not None
+        if cleanup is None:
+            cap = run.max_wait
+        elif cleanup.over():
+            return False
+        else:
+            cap = cleanup.time_left()
+        clock = self._clock
+        timers = self._timers
+        io_pending = bool(mux.waiting or self._workers.in_flight)
+        if timers.live:
+            deadline = timers.next_deadline()
+            timer_wait = clock.real_wait(max(deadline - clock.now(), 0.0), io_pending)
+            if cap is not None and timer_wait > cap:
+                if cleanup is None:
+                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", timer_wait, cap)
+                timer_wait = cap
+            woke = mux.poll(timer_wait)
+            if clock.is_virtual and not woke and not self._incoming and not self._ready:
+                clock.jump_to(deadline)
+            timers.fire_due(clock.now())
+            return True
+        if not self._tasks:
+            return False
+        if not io_pending:
+            if cleanup is not None:
+                return False
+            cap = self._ask_stall_handlers(cap)
+            if self._ready or self._incoming or self._stopping:
+                return True
+        mux.poll(cap)
+        return True
+
+    def _ask_stall_handlers(self, wait: float | None) -> float | None:
+        """Call every stall handler; returns the shortest wait one asked for (or ``wait``)."""
+        for handler in list(self._stall_handlers):
+            again = handler()
+            if again is not None and (wait is None or again < wait):
+                wait = again
+        return wait
 
     def _drain_incoming(self) -> None:
         incoming = self._incoming
@@ -579,7 +585,7 @@ class EventLoop:
                 instrument.on_task_error(task.coro, error)
         run = self._run
         if run is not None and task is run.root:
-            if not run.wait_for_spawned:
+            if not run.wait_for_spawned and self._cleanup is None:
                 self._stopping = True
         elif error is not None and status is TaskStatus.FAILED and joiners is None:
             logger.debug("task %s failed and nobody joined it", task.name, exc_info=error)
@@ -590,6 +596,8 @@ class EventLoop:
         instrument = self._instrument
         if instrument is not None:
             instrument.on_task_spawned(task.coro, None if parent is None else parent.coro)
+        if self._cleanup is not None:
+            self._cleanup.admit(task)
 
     def _cancel_at_checkpoint(self, task: Task, command: Any) -> None:
         error = task.cancel_pending
@@ -639,11 +647,13 @@ class EventLoop:
         instrument = self._instrument
         if instrument is not None:
             instrument.on_task_spawned(coro, parent.coro)
+        if self._cleanup is not None:
+            self._cleanup.admit(child)
         return child
 
     def _do_spawn(self, task: Task, command: Spawn) -> None:
         coro = command.coro
-        if coro.__class__ is CoroutineType and self._instrument is None:  # the common case, inlined
+        if coro.__class__ is CoroutineType and self._instrument is None and self._cleanup is None:  # common case
             child = Task(coro, self, self._ready, task.context.copy())
             self._tasks[coro] = child
         else:
@@ -658,8 +668,9 @@ class EventLoop:
     def _do_exit(self, task: Task, command: Exit) -> None:
         run = self._run
         assert run is not None
-        run.end_with(command.value, command.exception)
-        self._stopping = True
+        if self._cleanup is None:  # once the run has ended, exit() only ends the task
+            run.end_with(command.value, command.exception)
+            self._stopping = True
         self._task_ended(task, TaskStatus.FINISHED, command.value, None)
         try:
             task.run(task.coro.close)

@@ -79,6 +79,7 @@ class Task:
         "error",
         "joiners",
         "cancel_pending",
+        "cancel_sent",
         "_handle",
         "owner",
         "__weakref__",
@@ -103,7 +104,8 @@ class Task:
         self.result: Any = None
         self.error: BaseException | None = None
         self.joiners: dict[Task, None] | None = None  # tasks waiting for this one to end
-        self.cancel_pending: BaseException | None = None
+        self.cancel_pending: BaseException | None = None  # thrown at the task's next checkpoint
+        self.cancel_sent = False  # a task gets at most one cancel (see ``cancellation``)
         self._handle: TaskHandle[Any] | None = None
         self.owner: Any = None
 
