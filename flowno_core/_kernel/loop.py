@@ -148,7 +148,8 @@ class EventLoop:
         """Await ``fn()`` run on one of the loop's worker threads (inside a task of this loop).
 
         ``to_thread`` is built on it (and adds the caller's ContextVars). Cancelling the awaiting
-        task abandons the call: ``fn`` keeps running on its thread, its result is dropped.
+        task, or the end of the run, abandons the call: ``fn`` keeps running on its thread (Python
+        cannot stop a thread), its result is dropped, and the run does not wait for it.
         """
         return self._workers.call(fn, label if label is not None else getattr(fn, "__qualname__", repr(fn)))
 
@@ -291,12 +292,10 @@ class EventLoop:
 
     def _end_run(self) -> None:
         """Release what the run held (selector, socketpair, worker threads, timers): D5."""
-        assert self._run is not None
         if self._mux is not None:
             self._mux.close()
             self._mux = None
-        # after Ctrl-C, do not hang on a worker stuck in a blocking call (it cannot be stopped)
-        self._workers.close(wait=not self._run.interrupted)
+        self._workers.close()  # never waits for a worker still busy in a call
         self._discard_incoming()
         self._timers.clear()
         self._running_thread = None
@@ -400,7 +399,7 @@ class EventLoop:
             cap = cleanup.time_left()
         clock = self._clock
         timers = self._timers
-        io_pending = bool(mux.waiting or self._workers.in_flight)
+        io_pending = bool(mux.waiting or self._workers.waiting)
         if timers.live:
             deadline = timers.next_deadline()
             timer_wait = clock.real_wait(max(deadline - clock.now(), 0.0), io_pending)

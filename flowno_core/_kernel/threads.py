@@ -3,8 +3,8 @@
 Theory of operation: ``to_thread`` is async code above the loop. It runs the function through
 ``EventLoop.run_in_thread`` (the loop's ``WorkerThreads`` part, see ``workers``) in a copy of the
 calling task's ContextVars from which the current task is removed (a worker thread is not inside
-the task, or its loop). Cancelling the task abandons the call: the function keeps running, its
-result is dropped.
+the task, or its loop). Cancelling the task, or the end of the run, abandons the call: the function
+keeps running, its result is dropped, and the run does not wait for it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ R = TypeVar("R")
 async def to_thread(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
     """Run a blocking ``fn(*args, **kwargs)`` on a worker thread and return its result.
 
-    The function runs in a copy of the calling task's ContextVars. Cancelling the awaiting task
-    abandons the call (its result is dropped).
+    The function runs in a copy of the calling task's ContextVars. Python cannot stop a running
+    thread: cancelling the awaiting task, or the end of the run, abandons the call. The function
+    goes on running on its worker, its result is dropped, and ``run_until_complete`` returns
+    without waiting for it (the interpreter still waits for it when it exits).
 
     Example::
 
