@@ -21,6 +21,15 @@ outside the timed region where the API allows; the timed region is measured with
 run is the one least disturbed by other load; ``--metric median`` shows medians); ratios are
 computed from the same figure. Both figures and every sample are kept in the JSON output.
 
+Baselines: ``--baseline REV`` (repeatable) measures flowno_core as it was at git revision ``REV``
+beside the working tree. ``export_revision`` copies that revision's ``flowno_core/`` into
+``.bench-baseline/<sha>/`` (``git archive``; the directory ignores itself in git), every flowno_core
+job gets a twin named ``core@<short sha>`` right after it, and that twin's workers run with
+``PYTHONPATH`` at the export, so ``import flowno_core`` finds the old code before the editable
+install's finder (which sits after the path finder in ``sys.meta_path``). Each worker reports
+the file it imported and the orchestrator rejects a baseline result that came from anywhere else.
+Reports then add ``core vs core@<sha>`` columns and a spread table (n, best, median, quartiles).
+
 Nothing here is imported by the test suite; benchmarks never assert.
 """
 
@@ -37,13 +46,17 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 RESULT_MARK = "@@RESULT@@ "
 CORE = "flowno_core"
+BASELINE = "core@"  # a baseline implementation is named core@<short sha>
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASELINE_DIR = os.path.join(REPO, ".bench-baseline")
 
 
 class Unavailable(Exception):
@@ -166,6 +179,39 @@ def io_package(name: str) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
+# baselines: flowno_core at an earlier git revision
+# --------------------------------------------------------------------------------------------
+def export_revision(rev: str) -> tuple[str, str]:
+    """Export ``flowno_core/`` of git revision ``rev`` into ``.bench-baseline/<sha>/`` (once per
+    commit) and return (implementation name ``core@<short sha>``, that directory)."""
+
+    def git(*args: str) -> bytes:
+        proc = subprocess.run(["git", "-C", REPO, *args], capture_output=True)
+        if proc.returncode != 0:
+            sys.exit(f"--baseline {rev}: git {args[0]} failed: {proc.stderr.decode().strip()}")
+        return proc.stdout
+
+    sha = git("rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
+    dest = os.path.join(BASELINE_DIR, sha)
+    if not os.path.exists(dest):
+        os.makedirs(BASELINE_DIR, exist_ok=True)
+        with open(os.path.join(BASELINE_DIR, ".gitignore"), "w") as fh:
+            fh.write("# benchmark baselines (benchmarks/run.py --baseline); not part of the repository\n*\n")
+        archive = git("archive", sha, CORE)
+        tmp = tempfile.mkdtemp(dir=BASELINE_DIR)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        os.rename(tmp, dest)  # complete or absent, never half-written
+    return BASELINE + git("rev-parse", "--short", sha).decode().strip(), dest
+
+
+def _wrong_import(impl: str, imported: str | None, export: str | None) -> str | None:
+    """Why a baseline worker's flowno_core is not the exported one (None if it is, or no baseline)."""
+    if export is None or (imported and os.path.abspath(imported).startswith(export + os.sep)):
+        return None
+    return f"{impl}: imported flowno_core from {imported}, not from {export}"
+
+
+# --------------------------------------------------------------------------------------------
 # targets
 # --------------------------------------------------------------------------------------------
 @dataclass
@@ -268,12 +314,10 @@ def render(bench: str, impls: list[str], results: list[Result], checks: list[Che
            markdown: bool, size_label: str = "size") -> str:
     """One results table (rows: case x size; columns: implementations then flowno_core speedups)."""
     table = Table(results, metric)
-    case_order = list(dict.fromkeys(r.case for r in results))
-    rows_keys = sorted({(r.case, r.size) for r in results}, key=lambda k: (case_order.index(k[0]), k[1]))
     others = [i for i in impls if i != CORE]
     header = ["case", size_label, "unit"] + impls + [f"core vs {o}" for o in others]
     rows = []
-    for case, size in rows_keys:
+    for case, size in _row_keys(results):
         unit = next((r.unit for r in results if r.case == case and r.size == size and r.unit), "")
         row = [case, f"{size:,}", unit]
         row += [cell(table.get(case, size, i), metric) for i in impls]
@@ -287,6 +331,8 @@ def render(bench: str, impls: list[str], results: list[Result], checks: list[Che
     out = [f"### {bench}" if markdown else f"== {bench} ({metric} of the repetitions; "
            "'core vs X' = how many times faster flowno_core is than X) =="]
     out.append(_grid(header, rows, markdown))
+    if any(i.startswith(BASELINE) for i in impls):
+        out += ["", spread(results, [i for i in impls if i == CORE or i.startswith(BASELINE)], markdown, size_label)]
     if checks:
         out.append("")
         out.append(_grid(["target", "goal", "measured", "status"],
@@ -295,6 +341,37 @@ def render(bench: str, impls: list[str], results: list[Result], checks: list[Che
         out.append("")
         out += [f"* {n}" if markdown else f"  note: {n}" for n in notes]
     return "\n".join(out)
+
+
+def spread(results: list[Result], impls: list[str], markdown: bool, size_label: str = "size") -> str:
+    """flowno_core and its baselines sample by sample: n, best, median, quartiles, and both ratios."""
+    best, median = Table(results, "best"), Table(results, "median")
+    header = ["case", size_label, "unit", "impl", "n", "best", "median", "q1 - q3", "IQR / median",
+              "core vs it (best)", "core vs it (median)"]
+    rows = []
+    for case, size in _row_keys(results):
+        for impl in impls:
+            r = best.get(case, size, impl)
+            if r is None:
+                continue
+            row = [case, f"{size:,}", r.unit, impl, str(len(r.samples))]
+            if r.status != "ok" or not r.samples or r.median is None:
+                rows.append(row + [cell(r, "best"), "", "", "", "", ""])
+                continue
+            q1, _, q3 = (statistics.quantiles(r.samples, n=4, method="inclusive") if len(r.samples) > 1
+                         else [r.median] * 3)
+            row += [fmt_value(r.best), fmt_value(r.median), f"{fmt_value(q1)} - {fmt_value(q3)}",
+                    f"{(q3 - q1) / r.median:.1%}"]
+            ratios = [None, None] if impl == CORE else [t.speedup(case, size, impl) for t in (best, median)]
+            rows.append(row + ["" if x is None else f"{x:.2f}x" for x in ratios])
+    title = "spread of every pooled sample; 'core vs it' > 1: the working tree is faster than that revision"
+    return (f"*{title}*\n\n" if markdown else f"-- {title} --\n") + _grid(header, rows, markdown)
+
+
+def _row_keys(results: list[Result]) -> list[tuple[str, int]]:
+    """(case, size) pairs: cases in the order they were run, sizes ascending."""
+    case_order = list(dict.fromkeys(r.case for r in results))
+    return sorted({(r.case, r.size) for r in results}, key=lambda k: (case_order.index(k[0]), k[1]))
 
 
 def _grid(header: list[str], rows: list[list[str]], markdown: bool) -> str:
@@ -313,6 +390,8 @@ def describe_machine(info: dict[str, Any], metric: str, quick: bool, rounds: int
     code = f"flowno_core commit {info.get('commit', '-')}"
     if info.get("dirty"):
         code += " plus uncommitted changes in flowno_core/"
+    for name, export in info.get("baselines", {}).items():
+        code += f", {name} = commit {os.path.basename(export)}"
     return (f"Measured {info.get('date', '?')} on {info.get('cpus', '?')} cores, Python {info.get('python', '?')}, "
             f"{code}, flowno {info.get('flowno', '-')}, aiostream {info.get('aiostream', '-')}, "
             f"h11 {info.get('h11', '-')}; {metric} of the repetitions"
@@ -349,11 +428,16 @@ def machine_info() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # orchestration
 # --------------------------------------------------------------------------------------------
-def _run_subprocess(script: str, payload: dict[str, Any], timeout: float) -> tuple[str, dict | None, str]:
-    """Run one worker; returns (status, result dict or None, stderr tail)."""
+def _run_subprocess(script: str, payload: dict[str, Any], timeout: float,
+                    pythonpath: str | None = None) -> tuple[str, dict | None, str]:
+    """Run one worker (with ``pythonpath`` first on ``PYTHONPATH`` if given); returns (status,
+    result dict or None, stderr tail)."""
     cmd = [sys.executable, script, "--worker", json.dumps(payload)]
+    env = None
+    if pythonpath:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -393,30 +477,38 @@ def merge_rounds(results: list[Result]) -> list[Result]:
     return list(merged.values())
 
 
-def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True, rounds: int = 1) -> list[Result]:
+def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True, rounds: int = 1,
+                baselines: dict[str, str] | None = None) -> list[Result]:
     """Probe the implementations, then run every job in its own subprocess, ``rounds`` times over
-    (round-robin, so a burst of load from elsewhere does not hit one implementation only)."""
+    (round-robin, every other round in reverse order, so a burst of load from elsewhere does not hit
+    one implementation only). ``baselines`` maps a ``core@<sha>`` name to its exported tree."""
     bench = module.BENCH
+    baselines = baselines or {}
     availability: dict[str, str | None] = {}
     for impl in dict.fromkeys(j.impl for j in jobs):
-        status, res, err = _run_subprocess(script, {"probe": impl}, 120)
+        status, res, err = _run_subprocess(script, {"probe": impl}, 120, baselines.get(impl))
         if status == "ok" and res is not None:
-            availability[impl] = res.get("unavailable")
+            availability[impl] = res["unavailable"] or _wrong_import(impl, res["imported"], baselines.get(impl))
+            if res["imported"] and verbose:
+                print(f"  {impl}: flowno_core from {res['imported']}", flush=True)
         else:
             availability[impl] = f"probe failed: {err.strip().splitlines()[-1] if err.strip() else status}"
         if availability[impl] and verbose:
             print(f"  {availability[impl]}", flush=True)
     results: list[Result] = []
-    for job in [j for _ in range(max(1, rounds)) for j in jobs]:
+    for job in [j for k in range(max(1, rounds)) for j in (jobs if k % 2 == 0 else jobs[::-1])]:
         reason = availability.get(job.impl)
         if reason:
             results.append(Result(bench, job.case, job.size, job.impl, "unavailable", note=reason))
             continue
         t0 = time.perf_counter()
-        status, res, err = _run_subprocess(script, {"job": asdict(job)}, job.timeout)
+        status, res, err = _run_subprocess(script, {"job": asdict(job)}, job.timeout, baselines.get(job.impl))
         wall = time.perf_counter() - t0
         if status == "ok" and res is not None:
             r = Result(**res)
+            wrong = _wrong_import(job.impl, r.extra["imported"], baselines.get(job.impl))
+            if wrong and r.status == "ok":
+                r = Result(bench, job.case, job.size, job.impl, "error", note=wrong)
         elif status == "timeout":
             r = Result(bench, job.case, job.size, job.impl, "timeout", note=f"killed after {job.timeout:.0f}s")
         else:
@@ -426,26 +518,33 @@ def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True,
         if verbose:
             shown = f"{fmt_value(r.median)} {r.unit} (best {fmt_value(r.best)})" if r.status == "ok" else \
                 f"{r.status}: {r.note}"
-            print(f"  {bench:6} {job.case:14} {job.size:>9,} {job.impl:12} {shown}   [{wall:.1f}s]", flush=True)
+            print(f"  {bench:6} {job.case:14} {job.size:>9,} {job.impl:13} {shown}   [{wall:.1f}s]", flush=True)
             if r.status == "error" and err.strip():
                 print("    " + "\n    ".join(err.strip().splitlines()[-8:]), file=sys.stderr, flush=True)
     return merge_rounds(results)
 
 
 def worker(module: Any, payload: dict[str, Any]) -> None:
+    """Probe or measure in this process; a ``core@<sha>`` implementation runs as flowno_core (its
+    PYTHONPATH points at the exported revision). Reports the flowno_core file imported, if any."""
+    impl = payload["probe"] if "probe" in payload else payload["job"]["impl"]
+    as_impl = CORE if impl.startswith(BASELINE) else impl
     if "probe" in payload:
         try:
-            module.probe(payload["probe"])
+            module.probe(as_impl)
             out: dict[str, Any] = {"unavailable": None}
         except Unavailable as exc:
-            out = {"unavailable": str(exc)}
+            out = {"unavailable": str(exc).replace(CORE, impl, 1)}  # a baseline's message names it
+        out["imported"] = getattr(sys.modules.get(CORE), "__file__", None)
         print(RESULT_MARK + json.dumps(out), flush=True)
         return
-    job = Job(**payload["job"])
+    job = Job(**{**payload["job"], "impl": as_impl})
     try:
         result = module.run_job(job)
     except Unavailable as exc:
-        result = Result(module.BENCH, job.case, job.size, job.impl, "unavailable", note=str(exc))
+        result = Result(module.BENCH, job.case, job.size, impl, "unavailable", note=str(exc).replace(CORE, impl, 1))
+    result.impl = impl
+    result.extra["imported"] = getattr(sys.modules.get(CORE), "__file__", None)
     print(RESULT_MARK + json.dumps(asdict(result)), flush=True)
 
 
@@ -461,10 +560,14 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, help="write the results to this JSON file")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the whole job list this many times (round-robin) and pool the samples")
+    parser.add_argument("--baseline", action="append", default=[], metavar="REV",
+                        help="also measure flowno_core at git revision REV, as core@<short sha> (repeatable)")
 
 
-def select_jobs(module: Any, args: argparse.Namespace) -> list[Job]:
-    jobs = module.plan(args.quick)
+def select_jobs(module: Any, args: argparse.Namespace, baselines: Iterable[str] = ()) -> list[Job]:
+    """The plan, each flowno_core job followed by its twin for every baseline, then filtered."""
+    jobs = [twin for j in module.plan(args.quick)
+            for twin in [j] + ([replace(j, impl=b) for b in baselines] if j.impl == CORE else [])]
     if args.impl:
         keep = set(args.impl.split(","))
         jobs = [j for j in jobs if j.impl in keep]
@@ -480,8 +583,10 @@ def select_jobs(module: Any, args: argparse.Namespace) -> list[Job]:
 def report(module: Any, results: list[Result], metric: str, markdown: bool) -> str:
     table = Table(results, metric)
     checks = module.checks(table, results)
-    return render(module.BENCH, module.IMPLS, results, checks, metric, markdown,
-                  getattr(module, "SIZE_LABEL", "size"))
+    at = module.IMPLS.index(CORE) + 1
+    baselines = [i for i in dict.fromkeys(r.impl for r in results) if i.startswith(BASELINE)]
+    impls = module.IMPLS[:at] + baselines + module.IMPLS[at:]
+    return render(module.BENCH, impls, results, checks, metric, markdown, getattr(module, "SIZE_LABEL", "size"))
 
 
 def main(module: Any) -> None:
@@ -494,9 +599,10 @@ def main(module: Any) -> None:
         worker(module, json.loads(args.worker))
         return
     script = os.path.abspath(module.__file__)
-    jobs = select_jobs(module, args)
+    baselines = dict(export_revision(rev) for rev in args.baseline)
+    jobs = select_jobs(module, args, baselines)
     print(f"[{module.BENCH}] {len(jobs)} jobs with {sys.executable}", flush=True)
-    results = orchestrate(module, script, jobs, rounds=args.rounds)
+    results = orchestrate(module, script, jobs, rounds=args.rounds, baselines=baselines)
     print()
     print(report(module, results, args.metric, markdown=False))
     if args.markdown:
@@ -504,5 +610,6 @@ def main(module: Any) -> None:
         print(report(module, results, args.metric, markdown=True))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"machine": machine_info(), "quick": args.quick, "rounds": args.rounds, "bench": module.BENCH,
-                       "results": [asdict(r) for r in results]}, fh, indent=1)
+            json.dump({"machine": {**machine_info(), "baselines": baselines}, "quick": args.quick,
+                       "rounds": args.rounds, "bench": module.BENCH, "results": [asdict(r) for r in results]},
+                      fh, indent=1)

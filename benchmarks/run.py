@@ -8,6 +8,7 @@ Usage (from anywhere; needs only a Python >= 3.11 and access to PyPI the first t
     python benchmarks/run.py --markdown      # also print markdown tables for benchmarks/README.md
     python benchmarks/run.py --reinstall     # rebuild the venv's packages
     python benchmarks/run.py flow --update-readme   # re-measure and rewrite README's flow tables
+    python benchmarks/run.py flow stream --baseline e325ce2 --rounds 2   # working tree vs that commit
 
 Set-up: ``<repo>/.bench-venv`` is created with this interpreter's ``venv`` module and gets
 ``flowno==0.1.19``, ``aiostream``, ``h11`` and flowno_core from this checkout, installed *editable*,
@@ -20,6 +21,10 @@ implementation) in its own subprocess and prints its table. At the end this scri
 tables together, the target checks, and with ``--markdown`` the same as markdown to paste into
 benchmarks/README.md; ``--update-readme`` writes them into README.md itself (between the
 ``<!-- results:NAME -->`` markers of the benchmarks that ran). ``--json PATH`` keeps the raw numbers.
+
+``--baseline REV`` (repeatable) adds ``core@<short sha>``: flowno_core as it was at git revision REV,
+exported once into ``.bench-baseline/<sha>/`` and imported by its workers through ``PYTHONPATH``
+(see _common.py), measured job by job next to the working tree's flowno_core.
 """
 
 from __future__ import annotations
@@ -94,9 +99,17 @@ def main() -> None:
     parser.add_argument("--reinstall", action="store_true", help="reinstall the venv's packages")
     parser.add_argument("--update-readme", action="store_true",
                         help="write the measured tables into benchmarks/README.md (full runs only)")
+    parser.add_argument("--baseline", action="append", default=[], metavar="REV",
+                        help="also measure flowno_core at git revision REV, as core@<short sha> (repeatable)")
     args = parser.parse_args()
 
+    sys.path.insert(0, HERE)
+    import importlib
+
+    import _common as c
+
     benches = args.benches or BENCHES
+    baselines = [c.export_revision(rev) for rev in args.baseline]  # a bad REV stops here, before any run
     py = sys.executable if args.no_venv else ensure_venv(args.reinstall)
     started = time.time()
     all_results: list[dict] = []
@@ -111,6 +124,8 @@ def main() -> None:
             for opt in ("reps", "impl", "case", "rounds"):
                 if getattr(args, opt) is not None:
                     cmd += [f"--{opt}", str(getattr(args, opt))]
+            for _, export in baselines:
+                cmd += ["--baseline", os.path.basename(export)]
             print(f"\n##### {bench}", flush=True)
             proc = subprocess.run(cmd)
             if proc.returncode != 0 or not os.path.exists(out):
@@ -122,11 +137,6 @@ def main() -> None:
             all_results.append(data)
 
     # Summary: every table again, then markdown / README update if asked.
-    sys.path.insert(0, HERE)
-    import importlib
-
-    import _common as c
-
     print("\n" + "=" * 100)
     print(f"SUMMARY  {c.describe_machine(machine, args.metric, args.quick, args.rounds or 1)}  "
           f"[{time.time() - started:.0f}s]\n")
@@ -143,8 +153,8 @@ def main() -> None:
         for name, body in sections.items():
             print(f"<!-- results:{name} -->\n{body}\n<!-- /results:{name} -->\n")
     if args.update_readme:
-        if args.quick or args.impl or args.case:
-            print("\n--update-readme ignored: only full runs (no --quick/--impl/--case) go into the README")
+        if args.quick or args.impl or args.case or args.baseline:
+            print("\n--update-readme ignored: only full runs (no --quick/--impl/--case/--baseline) go into the README")
         else:
             update_readme(sections)
     if args.json:

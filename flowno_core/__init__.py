@@ -23,7 +23,8 @@ from ._graph.runtime.records import NodeTaskStatus
 from ._graph.runtime.streams import Stream
 from ._kernel.clock import VirtualClock
 from ._kernel.instruments import EventLoopInstrument
-from ._kernel.loop import EventLoop, current_event_loop, current_task
+from ._kernel.current import current_task
+from ._kernel.loop import EventLoop, current_event_loop
 from ._kernel.task import TaskHandle
 from ._kernel.threads import to_thread
 from ._primitives import azip, exit, sleep, spawn

@@ -31,7 +31,8 @@ from ._kernel.instruments import (
     TLSHandshakeMetadata,
     active_loop_instrument,
 )
-from ._kernel.loop import current_event_loop, current_task
+from ._kernel.current import current_task
+from ._kernel.loop import current_event_loop
 from ._kernel.threads import to_thread
 from ._kernel.traps import wait_io_trap
 

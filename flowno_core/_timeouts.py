@@ -16,6 +16,7 @@ import itertools
 from types import TracebackType
 from typing import Any
 
+from ._kernel.loop import current_event_loop
 from ._kernel.task import CURRENT_TASK, Task
 from .errors import TaskCancelled
 
@@ -45,11 +46,12 @@ class _TimeoutScope:
 
     def __enter__(self) -> "_TimeoutScope":
         task = CURRENT_TASK.get()
-        if task is None:
+        loop = current_event_loop()
+        if task is None or loop is None:
             raise RuntimeError(f"{type(self).__name__} must be used inside a flowno_core task")
         self._task = task
         self._order = next(_entry_order)
-        self._timer = task.loop.call_later(self.seconds, self._fire)
+        self._timer = loop.call_later(self.seconds, self._fire)
         return self
 
     def _fire(self) -> None:

@@ -57,12 +57,13 @@ class NodeExecutionError(Exception):
     """Wraps an exception raised by a node where the error must be wrapped.
 
     Used with ``terminate_on_node_error=False`` (the original exception is the ``__cause__``) and
-    by a stream read whose producer failed. ``node`` is the failing node.
+    by a stream read whose producer failed. ``node`` is the failing node. Without a ``message``
+    the text is flowno's, ``"Exception in node <node>"``.
     """
 
     def __init__(self, node: Any, message: str | None = None) -> None:
         self.node = node
-        super().__init__(message if message is not None else f"Node {node!r} raised an exception")
+        super().__init__(message if message is not None else f"Exception in node {node}")
 
 
 class NodeConfigurationError(TypeError):

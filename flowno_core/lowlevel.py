@@ -38,10 +38,11 @@ from ._graph.rules.staleness import is_stale
 from ._graph.runtime.instruments import get_current_flow_instrument
 from ._kernel.clock import MonotonicClock, VirtualClock
 from ._kernel.commands import ALL_COMMANDS, Exit, Park, Sleep, Spawn, WaitIO
+from ._kernel.current import current_task_object
 from ._kernel.instruments import get_current_instrument
-from ._kernel.loop import TimerHandle, current_task_object
 from ._kernel.parking import ParkingLot, reschedule
 from ._kernel.task import CancelRequest, Task, TaskStatus
+from ._kernel.timers import TimerHandle
 from ._kernel.traps import exit_trap, park_trap, sleep_trap, spawn_trap, wait_io_trap
 
 __all__ = [

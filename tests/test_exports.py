@@ -24,11 +24,24 @@ IO_NAMES = [
     "streaming_response_is_ok", "HTTPException",
 ]
 
+#: flowno's generic public classes and how many type parameters each has (a TypeVarTuple counts one)
+GENERIC_ARITY = {
+    "DraftNode": 2, "DraftGroupNode": 1, "FinalizedNode": 2, "Stream": 1, "AsyncQueue": 1,
+    "AsyncSetQueue": 1, "TaskHandle": 1,
+}
+
 
 @pytest.mark.parametrize("name", FLOWNO_NAMES + INTERNAL_NAMES)
 def test_every_promised_name_is_exported(name):
     assert name in flowno_core.__all__
     assert getattr(flowno_core, name) is not None
+
+
+@pytest.mark.parametrize("name, arity", sorted(GENERIC_ARITY.items()))
+def test_flownos_generic_classes_stay_subscriptable(name, arity):
+    cls = getattr(flowno_core, name)
+    assert len(cls.__parameters__) == arity
+    assert cls[int].__origin__ is cls  # annotations such as `-> Stream[int]` evaluate at run time
 
 
 def test_all_lists_only_real_names_without_duplicates():

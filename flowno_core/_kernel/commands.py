@@ -4,8 +4,8 @@ Theory of operation: a task talks to the kernel only by yielding one of these ob
 looks the handler up by ``type(command)`` in one explicit table (``EventLoop._dispatch``) and a test
 checks that the table covers every class listed in ``ALL_COMMANDS``. Everything richer (events,
 locks, queues, joins, stream reads) is async code built on ``Park``: the primitive registers the
-task with a *waitable* and the kernel only remembers where the task is parked, so cancellation can
-take it out again.
+task with a *waitable* (see ``parking.Waitable``) and the kernel only remembers where the task is
+parked, so cancellation can take it out again. This module imports nothing from the kernel.
 
 Hot commands are preallocated (``SLEEP_ZERO``; each waitable owns its ``Park`` command), so the
 common paths allocate nothing.
@@ -14,18 +14,7 @@ common paths allocate nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from .task import Task
-
-
-class Waitable(Protocol):
-    """Something a task can park on: the kernel calls ``park`` and, on cancellation, ``abort``."""
-
-    def park(self, task: "Task") -> None: ...
-
-    def abort(self, task: "Task") -> None: ...
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +26,7 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Park:
-    """Park the task on ``waitable`` until something calls ``reschedule`` on it."""
+    """Park the task on ``waitable`` (a ``parking.Waitable``) until something calls ``reschedule``."""
 
     waitable: Any
 

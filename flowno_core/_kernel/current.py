@@ -1,30 +1,16 @@
-"""Who is running: the current task and loop, and what counts as a coroutine.
+"""Who is running, and what counts as a coroutine.
 
-The current task is a ContextVar set once in each task's own context (so reading it is free); the
-loop running on a thread is a thread-local, for code that runs in the loop outside any task.
+The current task is a ContextVar set once in each task's own context (see ``task``), so reading it
+is free. The loop running on a thread is the loop's own business (``loop.current_event_loop``).
 """
 
 from __future__ import annotations
 
 import inspect
-import threading
 from types import CoroutineType, GeneratorType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .task import CURRENT_TASK, Task
-
-if TYPE_CHECKING:
-    from .loop import EventLoop
-
-thread_state = threading.local()
-
-
-def current_event_loop() -> "EventLoop | None":
-    """The loop running the current task (or running on this thread), else None."""
-    task = CURRENT_TASK.get()
-    if task is not None:
-        return task.loop
-    return getattr(thread_state, "loop", None)
 
 
 def current_task() -> Any:
@@ -63,5 +49,3 @@ def not_started(coro: Any) -> bool:
     if inspect.isgenerator(coro):
         return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
     return False
-
-

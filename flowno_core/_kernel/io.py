@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import selectors
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .parking import reschedule
-
-if TYPE_CHECKING:
-    from .task import Task
+from .task import Task
 
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
@@ -38,10 +36,10 @@ class IOWaiter:
         self.task: Task | None = None
         self.handle = handle
 
-    def park(self, task: "Task") -> None:
+    def park(self, task: Task) -> None:
         self.task = task
 
-    def abort(self, task: "Task") -> None:
+    def abort(self, task: Task) -> None:
         self.mux.drop(self)
 
     def describe(self) -> str:

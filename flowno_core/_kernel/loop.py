@@ -8,66 +8,54 @@ Theory of operation
   order (fair interleaving), then the loop looks at threads, timers and sockets. The selector is
   only polled without blocking when some task waits on a socket; otherwise a busy loop makes no
   system calls at all.
-* Timers live in one heap ordered by (deadline, insertion number). A cancelled timer stays in the
-  heap, inactive, until it reaches the top; the heap is compacted in place whenever cancelled
-  entries outnumber live ones, so disarmed timeouts cannot pile up.
+* The loop is made of parts it owns, each with a small interface: the timer heap
+  (``TimerQueue``, see ``timers``), the worker threads (``WorkerThreads``, see ``workers``), the
+  selector and wake-up socketpair of the current run (``IOMultiplexer``, see ``io``), the record
+  of the current run (``Run``, see ``lifecycle``) and, once the run has ended, its clean-up
+  (``Cleanup``, see ``cancellation``). The run queue, the living tasks and the command table are
+  the loop's own.
 * A task's yielded command is handled through ``_dispatch`` (keyed by the command's class). Unknown
   objects are thrown back into the task as ``UnknownCommandError``.
-* Blocking = ``Park`` on a waitable (see ``parking``). Cancellation aborts the wait first, so a
-  cancelled task can never be woken twice (D11). A task that is runnable or running when cancelled
-  gets TaskCancelled at its next checkpoint (its next yield), so a wake-up that handed it something
-  (a lock, a queue item) is never lost. A cancel replaces any other exception queued for the next
-  checkpoint (a timeout expiry): cancellation always wins, and is thrown at most once.
+* Blocking = ``Park`` on a waitable (see ``parking``). Cancelling takes a task out of its wait and
+  delivers one TaskCancelled, at most once in the task's life (see ``cancellation``, D11).
 * When nothing is runnable and no timer, socket or thread can wake anything, the loop calls its
   *stall handlers* (the flow runtime detects deadlocks there) and otherwise blocks on the wake-up
   socket: another thread may still call ``create_task``.
-* Every run ends by cancelling the tasks still alive, letting them run their clean-up for a few
-  rounds, closing whatever is left (including tasks other threads queued too late for the run),
-  and closing the selector, the wake-up socketpair and the thread pool (D5, D13). The loop can
-  then run again.
+* Every run ends with a clean-up: each task still alive gets its one cancel and the main loop keeps
+  running, in clean-up mode (no stall handlers; a stall or ``cleanup_timeout`` ends it), until
+  they have ended; what is left is closed, including tasks other threads queued too late for the
+  run. Then the selector, the wake-up socketpair and the thread pool are released (D5, D13) and
+  the loop can run again.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
-from concurrent.futures import ThreadPoolExecutor
 from types import CoroutineType
 from typing import Any, TypeVar, overload
 
 from ..errors import TaskCancelled, UnknownCommandError
+from .cancellation import Cleanup, ShutdownCancel, cancel_task, throw_into
 from .clock import MonotonicClock, VirtualClock
 from .commands import SLEEP_ZERO, Exit, Park, Sleep, Spawn, WaitIO
-from .current import (
-    check_coroutine,
-    current_event_loop,
-    current_task,
-    current_task_object,
-    is_coroutine_like,
-    not_started,
-    thread_state,
-)
-from .instruments import TaskSendMetadata, TaskThrowMetadata
+from .current import check_coroutine, is_coroutine_like
+from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
 from .io import IOMultiplexer
-from .lifecycle import RunLifecycle, cancel_on_its_way
+from .lifecycle import Run
 from .parking import reschedule
 from .signals import SigintRouting
 from .task import PENDING, CancelRequest, Task, TaskHandle, TaskStatus
-from .timers import Timer, TimerHandle, TimerQueue
+from .timers import TimerHandle, TimerQueue
+from .workers import WorkerThreads
 
-__all__ = [
-    "EventLoop",
-    "TimerHandle",
-    "current_event_loop",
-    "current_task",
-    "current_task_object",
-    "is_coroutine_like",
-]
+__all__ = ["EventLoop", "current_event_loop"]
 
 logger = logging.getLogger(__name__)
+
+_thread_state = threading.local()  # .loop: the loop running on this thread, if any
 
 R = TypeVar("R")
 
@@ -75,11 +63,19 @@ R = TypeVar("R")
 _BATCH_STEPS = 64
 _INLINE_STEPS = 256
 _INLINE_DEPTH = 8
-_SHUTDOWN_ROUNDS = 3
-_SHUTDOWN_STEPS = 10_000
+
+CLEANUP_TIMEOUT = 5.0
+"""Default ``EventLoop.cleanup_timeout``: real seconds the tasks alive at the end of a run may take
+to clean up (awaiting in ``finally`` blocks) before they are closed."""
 
 
-class EventLoop(RunLifecycle, TimerQueue):
+def current_event_loop() -> EventLoop | None:
+    """The loop running on this thread (so, inside a task, the task's loop), else None."""
+    loop: EventLoop | None = getattr(_thread_state, "loop", None)
+    return loop
+
+
+class EventLoop:
     """flowno_core's event loop: runs coroutines that yield flowno_core commands.
 
     Example::
@@ -95,32 +91,35 @@ class EventLoop(RunLifecycle, TimerQueue):
             return await handle.join()
 
         assert EventLoop().run_until_complete(main(), join=True) == 42
+
+    When a run ends, each task still alive is cancelled once and may clean up, awaiting in its
+    ``finally`` blocks, while the loop keeps running; it is closed (GeneratorExit where it waits)
+    only when its clean-up cannot make progress any more or takes longer than
+    ``cleanup_timeout`` real seconds (default ``CLEANUP_TIMEOUT``, 5 s; ``None``: no bound; ``0``:
+    the clean-up runs only until it first waits).
     """
 
     def __init__(self, clock: MonotonicClock | VirtualClock | None = None) -> None:
         self._clock = clock if clock is not None else MonotonicClock()
-        self._ready: deque[Task] = deque()
-        self._timers: list[tuple[float, int, Timer]] = []
-        self._timer_seq = itertools.count()
-        self._live_timers = 0
-        self._tasks: dict[Any, Task] = {}
-        self._incoming: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
-        self._mux: IOMultiplexer | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._threads_in_flight = 0
+        # the loop's parts
+        self._timers = TimerQueue(self._clock)
+        self._workers = WorkerThreads(self.call_soon_threadsafe)
+        self._mux: IOMultiplexer | None = None  # exists while a run is going on
+        self._run: Run | None = None  # the current run
+        self._cleanup: Cleanup | None = None  # the current run's clean-up, once the run has ended
+        # its own state
+        self._ready: deque[Task] = deque()  # the run queue
+        self._tasks: dict[Any, Task] = {}  # living tasks, by coroutine
+        self._incoming: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()  # from other threads
         self._stall_handlers: list[Callable[[], float | None]] = []
         self._inline_budget = 0
         self._inline_depth = 0
         self.steps = 0  # batches run so far (lets stall handlers tell one stall episode from the next)
         self._running_thread: int | None = None
-        self._stopping = False
-        self._exit: tuple[Any, BaseException | None] | None = None
-        self._fatal: BaseException | None = None
-        self._interrupted = False
-        self._root: Task | None = None
-        self._wait_for_spawned = True
-        self._debug_max_wait_time: float | None = None
-        self._instrument: Any = None
+        self._stopping = False  # the current run (or its clean-up) must end after the running step
+        self._sigint_unseen = False  # a Ctrl-C the loop has not acted on yet
+        self._instrument: Any = None  # the current run's loop instrument (None: uninstrumented steps)
+        self.cleanup_timeout: float | None = CLEANUP_TIMEOUT
         self._dispatch: dict[type, Callable[[Task, Any], None]] = {
             Sleep: self._do_sleep,
             Park: self._do_park,
@@ -138,13 +137,29 @@ class EventLoop(RunLifecycle, TimerQueue):
         """The loop clock's current time."""
         return self._clock.now()
 
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Call ``fn(*args)`` on the loop thread after ``delay`` seconds of loop time.
+
+        Returns a handle with ``cancel()``. The callback runs outside any task.
+        """
+        return self._timers.call_later(delay, fn, args)
+
+    def run_in_thread(self, fn: Callable[[], R], label: str | None = None) -> Coroutine[Any, Any, R]:
+        """Await ``fn()`` run on one of the loop's worker threads (inside a task of this loop).
+
+        ``to_thread`` is built on it (and adds the caller's ContextVars). Cancelling the awaiting
+        task, or the end of the run, abandons the call: ``fn`` keeps running on its thread (Python
+        cannot stop a thread), its result is dropped, and the run does not wait for it.
+        """
+        return self._workers.call(fn, label if label is not None else getattr(fn, "__qualname__", repr(fn)))
+
     def is_running(self) -> bool:
         return self._running_thread is not None
 
     def create_task(self, raw_task: Coroutine[Any, Any, R] | Generator[Any, Any, R]) -> TaskHandle[R]:
         """Queue ``raw_task`` as a new task. Thread-safe: from another thread it wakes the loop."""
         check_coroutine(raw_task, "create_task")
-        task = Task(raw_task, self)
+        task = Task(raw_task, self, self._ready)
         if self._running_thread == threading.get_ident():
             self._start(task, None)
         else:
@@ -154,7 +169,7 @@ class EventLoop(RunLifecycle, TimerQueue):
     def start_task(self, coro: Any, owner: Any = None) -> Task:
         """Start a task from the loop thread and return the kernel Task (for runtimes built on the
         kernel; ``owner`` is what ``Task.owner`` reports, e.g. the node the task runs)."""
-        task = Task(coro, self)
+        task = Task(coro, self, self._ready)
         task.owner = owner
         self._start(task, None)
         return task
@@ -174,35 +189,24 @@ class EventLoop(RunLifecycle, TimerQueue):
         return bool(self.cancel_task(task))
 
     def cancel_task(self, task: Task) -> CancelRequest[Any]:
-        if task.status is not PENDING:
-            return CancelRequest(task, False)
-        if cancel_on_its_way(task):
-            return CancelRequest(task, True)  # one cancel is already on its way: no double throw
-        # replaces any other throw pending for the next checkpoint (a timeout expiry): cancel wins
-        self.throw_into(task, TaskCancelled(task.handle))
-        return CancelRequest(task, True)
+        """Cancel ``task`` (at most once in its life; see ``cancellation``)."""
+        return cancel_task(task)
 
     def throw_into(self, task: Task, error: BaseException) -> None:
         """Deliver ``error`` to a pending task: at once if it is parked, else at its next checkpoint."""
-        waitable = task.parked_in
-        if waitable is not None:
-            waitable.abort(task)
-            reschedule(task, None, error)
-        elif not_started(task.coro):
-            task.send_value = None
-            task.throw_exc = error
-        else:
-            task.cancel_pending = error
+        throw_into(task, error)
 
     def stop(self, value: Any = None, exception: BaseException | None = None) -> None:
         """End the current run once the running step is over (callable from tasks and callbacks).
 
         ``run_until_complete`` then raises ``exception``, or returns ``value`` (with ``join=True``);
-        tasks still alive are cancelled and closed.
+        tasks still alive are cancelled and may clean up. Once the run has ended (during that
+        clean-up) it does nothing: the first ending wins.
         """
-        if self._exit is None:
-            self._exit = (value, exception)
-        self._stopping = True
+        run = self._run
+        if run is not None and self._cleanup is None:
+            run.end_with(value, exception)
+            self._stopping = True
 
     def has_living_tasks(self) -> bool:
         """True while some task has not ended."""
@@ -249,9 +253,10 @@ class EventLoop(RunLifecycle, TimerQueue):
 
         Returns the root's value with ``join=True`` (re-raising its exception), else None.
         ``wait_for_spawned_tasks=False`` returns as soon as the root ends. Tasks still alive at
-        the end are cancelled and closed. An ``exit()`` ends the run early.
+        the end are cancelled and may clean up (see the class docstring). An ``exit()`` ends the
+        run early.
         """
-        if getattr(thread_state, "loop", None) is not None:
+        if getattr(_thread_state, "loop", None) is not None:
             if is_coroutine_like(root_task):
                 root_task.close()
             raise RuntimeError(
@@ -263,23 +268,103 @@ class EventLoop(RunLifecycle, TimerQueue):
                 root_task.close()
             raise RuntimeError("this EventLoop is already running in another thread")
         check_coroutine(root_task, "run_until_complete")
-        self._prepare_run(wait_for_spawned_tasks, _debug_max_wait_time)
-        root = self._root = Task(root_task, self)
-        self._start(root, None)
+        run = self._begin_run(Task(root_task, self, self._ready), wait_for_spawned_tasks, _debug_max_wait_time)
         try:
             with SigintRouting(self._on_sigint):
                 try:
                     self._main_loop()
                 finally:
-                    self._shutdown()
+                    self._clean_up()
         finally:
-            self._finish_run()
-        return self._outcome(root, join)
+            self._end_run()
+        return run.outcome(join)
 
     # ------------------------------------------------------------------ run lifecycle
+    def _begin_run(self, root: Task, wait_for_spawned: bool, max_wait: float | None) -> Run:
+        self._running_thread = threading.get_ident()
+        _thread_state.loop = self
+        self._stopping = False
+        self._instrument = active_loop_instrument()
+        self._mux = IOMultiplexer()
+        run = self._run = Run(root, wait_for_spawned, max_wait)
+        self._start(root, None)
+        return run
+
+    def _end_run(self) -> None:
+        """Release what the run held (selector, socketpair, worker threads, timers): D5."""
+        if self._mux is not None:
+            self._mux.close()
+            self._mux = None
+        self._workers.close()  # never waits for a worker still busy in a call
+        self._discard_incoming()
+        self._timers.clear()
+        self._running_thread = None
+        _thread_state.loop = None
+        self._run = None
+        self._instrument = None
+
+    def _clean_up(self) -> None:
+        """The run is over: cancel each task still alive once and keep the loop running while they
+        clean up; close what is left when that cannot progress any more (D13)."""
+        cleanup = self._cleanup = Cleanup(self._tasks, self.cleanup_timeout)
+        self._stopping = False  # the ending (and a Ctrl-C) has been acted on
+        self._sigint_unseen = False
+        try:
+            cleanup.cancel_all()
+            self._main_loop()
+        finally:
+            for task in list(self._tasks.values()):
+                self._close_task(task)
+            self._ready.clear()
+            self._cleanup = None
+
+    def _discard_incoming(self) -> None:
+        """Drop what other threads queued too late for this run; a task among it is closed, not leaked."""
+        incoming = self._incoming
+        while incoming:
+            fn, args = incoming.popleft()
+            if fn == self._start:
+                self._close_task(args[0])
+
+    def close_task(self, task: Task) -> None:
+        """End a task now by closing its coroutine where it waits (``finally`` blocks run, but they
+        cannot await). Use ``cancel`` when the task needs to await during its clean-up."""
+        if task.status is PENDING:
+            self._close_task(task)
+
+    def _close_task(self, task: Task) -> None:
+        waitable = task.parked_in
+        if waitable is not None:
+            waitable.abort(task)
+            task.parked_in = None
+        try:
+            task.run(task.coro.close)
+        except BaseException as error:  # noqa: BLE001 - a broken finally block must not stop shutdown
+            logger.debug("closing task %s raised %r", task.name, error)
+        if task.status is PENDING:
+            self._task_ended(task, TaskStatus.CANCELLED, None, ShutdownCancel(task.handle))
+
+    def _on_sigint(self) -> bool:
+        """Signal handler body: Ctrl-C ends the run (or hurries its clean-up). Returns False when
+        the loop has not acted on the previous Ctrl-C yet: that one must raise at once."""
+        run = self._run
+        if run is None or self._sigint_unseen:
+            return False
+        self._sigint_unseen = True
+        run.interrupted = True
+        self._stopping = True
+        if self._mux is not None:
+            self._mux.wake()
+        return True
+
+    # ------------------------------------------------------------------ the main loop
     def _main_loop(self) -> None:
+        """Run tasks, other threads' calls, timers and sockets until the run ends; in a clean-up,
+        until every task has ended or the clean-up is over."""
         ready = self._ready
         clock = self._clock
+        timers = self._timers
+        cleanup = self._cleanup
         while True:
             if self._incoming:
                 self._drain_incoming()
@@ -287,41 +372,64 @@ class EventLoop(RunLifecycle, TimerQueue):
                 self._run_batch()
                 if self._stopping:
                     return
-                if self._live_timers:
-                    self._fire_timers(clock.now())
+                if timers.live:
+                    timers.fire_due(clock.now())
                 mux = self._mux
                 if mux is not None and mux.waiting:
                     mux.poll(0)
-                continue
-            if self._stopping:
+                if cleanup is not None and cleanup.over():
+                    return
+            elif self._stopping or not self._wait(cleanup):
                 return
-            mux = self._mux
-            assert mux is not None
-            io_pending = bool(mux.waiting or self._threads_in_flight)
-            if self._live_timers:
-                deadline = self._next_deadline()
-                now = clock.now()
-                timer_wait = clock.real_wait(max(deadline - now, 0.0), io_pending)
-                max_wait = self._debug_max_wait_time
-                if max_wait is not None and timer_wait > max_wait:
-                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", timer_wait, max_wait)
-                    timer_wait = max_wait
-                woke = mux.poll(timer_wait)
-                if clock.is_virtual and not woke and not self._incoming and not ready:
-                    clock.jump_to(deadline)
-                self._fire_timers(clock.now())
-                continue
-            if not self._tasks:
-                return
-            wait: float | None = self._debug_max_wait_time
-            if not io_pending:
-                for handler in list(self._stall_handlers):
-                    again = handler()
-                    if again is not None and (wait is None or again < wait):
-                        wait = again
-                if ready or self._incoming or self._stopping:
-                    continue
-            mux.poll(wait)
+
+    def _wait(self, cleanup: Cleanup | None) -> bool:
+        """Nothing is runnable: wait for a timer, a socket, a worker thread or another thread's call.
+
+        Returns False when there is nothing left to wait for: no task is left or, in a clean-up,
+        it is over or stalled (nothing can wake the tasks still cleaning up).
+        """
+        mux = self._mux
+        run = self._run
+        assert mux is not None and run is not None
+        if cleanup is None:
+            cap = run.max_wait
+        elif cleanup.over():
+            return False
+        else:
+            cap = cleanup.time_left()
+        clock = self._clock
+        timers = self._timers
+        io_pending = bool(mux.waiting or self._workers.waiting)
+        if timers.live:
+            deadline = timers.next_deadline()
+            timer_wait = clock.real_wait(max(deadline - clock.now(), 0.0), io_pending)
+            if cap is not None and timer_wait > cap:
+                if cleanup is None:
+                    logger.error("next timer is %.3fs away, longer than _debug_max_wait_time=%s", timer_wait, cap)
+                timer_wait = cap
+            woke = mux.poll(timer_wait)
+            if clock.is_virtual and not woke and not self._incoming and not self._ready:
+                clock.jump_to(deadline)
+            timers.fire_due(clock.now())
+            return True
+        if not self._tasks:
+            return False
+        if not io_pending:
+            if cleanup is not None:
+                return False
+            cap = self._ask_stall_handlers(cap)
+            if self._ready or self._incoming or self._stopping:
+                return True
+        mux.poll(cap)
+        return True
+
+    def _ask_stall_handlers(self, wait: float | None) -> float | None:
+        """Call every stall handler; returns the shortest wait one asked for (or ``wait``)."""
+        for handler in list(self._stall_handlers):
+            again = handler()
+            if again is not None and (wait is None or again < wait):
+                wait = again
+        return wait
 
     def _drain_incoming(self) -> None:
         incoming = self._incoming
@@ -419,7 +527,9 @@ class EventLoop(RunLifecycle, TimerQueue):
             self._task_ended(task, TaskStatus.FAILED, None, outcome)
         else:  # KeyboardInterrupt, SystemExit: end the run
             self._task_ended(task, TaskStatus.FAILED, None, outcome)
-            self._fatal = outcome
+            run = self._run
+            assert run is not None
+            run.fatal = outcome
             self._stopping = True
 
     def _handle(self, task: Task, command: Any) -> None:
@@ -459,9 +569,11 @@ class EventLoop(RunLifecycle, TimerQueue):
         task.error = error
         task.cancel_pending = None
         self._tasks.pop(task.coro, None)
-        lot = task._done_lot
-        if lot is not None:
-            lot.unpark_all()
+        joiners = task.joiners
+        if joiners:
+            for joiner in joiners:
+                reschedule(joiner)
+            joiners.clear()
         instrument = self._instrument
         if instrument is not None:
             if status is TaskStatus.FINISHED:
@@ -470,10 +582,12 @@ class EventLoop(RunLifecycle, TimerQueue):
                 instrument.on_task_cancelled(task.coro, error)
             else:
                 instrument.on_task_error(task.coro, error)
-        if error is not None and status is TaskStatus.FAILED and lot is None and task is not self._root:
+        run = self._run
+        if run is not None and task is run.root:
+            if not run.wait_for_spawned and self._cleanup is None:
+                self._stopping = True
+        elif error is not None and status is TaskStatus.FAILED and joiners is None:
             logger.debug("task %s failed and nobody joined it", task.name, exc_info=error)
-        if task is self._root and not self._wait_for_spawned:
-            self._stopping = True
 
     def _start(self, task: Task, parent: Task | None) -> None:
         self._tasks[task.coro] = task
@@ -481,6 +595,8 @@ class EventLoop(RunLifecycle, TimerQueue):
         instrument = self._instrument
         if instrument is not None:
             instrument.on_task_spawned(task.coro, None if parent is None else parent.coro)
+        if self._cleanup is not None:
+            self._cleanup.admit(task)
 
     def _cancel_at_checkpoint(self, task: Task, command: Any) -> None:
         error = task.cancel_pending
@@ -505,7 +621,15 @@ class EventLoop(RunLifecycle, TimerQueue):
             UnknownCommandError(f"task {task.name} yielded {command!r}, which is not a flowno_core command ({hint})"),
         )
 
-    # ------------------------------------------------------------------ timers
+    # ------------------------------------------------------------------ command handlers
+    def _do_sleep(self, task: Task, command: Sleep) -> None:
+        seconds = command.seconds
+        if seconds <= 0:
+            task.send_value = 0.0
+            self._ready.append(task)
+        else:
+            self._timers.sleep(task, seconds)
+
     def _do_park(self, task: Task, command: Park) -> None:
         waitable = command.waitable
         waitable.park(task)
@@ -517,17 +641,19 @@ class EventLoop(RunLifecycle, TimerQueue):
         except TypeError as error:
             reschedule(parent, None, error)
             return None
-        child = Task(coro, self, parent.context.copy())
+        child = Task(coro, self, self._ready, parent.context.copy())
         self._tasks[coro] = child
         instrument = self._instrument
         if instrument is not None:
             instrument.on_task_spawned(coro, parent.coro)
+        if self._cleanup is not None:
+            self._cleanup.admit(child)
         return child
 
     def _do_spawn(self, task: Task, command: Spawn) -> None:
         coro = command.coro
-        if coro.__class__ is CoroutineType and self._instrument is None:  # the common case, inlined
-            child = Task(coro, self, task.context.copy())
+        if coro.__class__ is CoroutineType and self._instrument is None and self._cleanup is None:  # common case
+            child = Task(coro, self, self._ready, task.context.copy())
             self._tasks[coro] = child
         else:
             child = self._new_child(task, coro)  # type: ignore[assignment]
@@ -539,8 +665,11 @@ class EventLoop(RunLifecycle, TimerQueue):
         ready.append(task)
 
     def _do_exit(self, task: Task, command: Exit) -> None:
-        self._exit = (command.value, command.exception)
-        self._stopping = True
+        run = self._run
+        assert run is not None
+        if self._cleanup is None:  # once the run has ended, exit() only ends the task
+            run.end_with(command.value, command.exception)
+            self._stopping = True
         self._task_ended(task, TaskStatus.FINISHED, command.value, None)
         try:
             task.run(task.coro.close)
@@ -557,12 +686,6 @@ class EventLoop(RunLifecycle, TimerQueue):
             return
         waiter.park(task)
         task.parked_in = waiter
-
-    # ------------------------------------------------------------------ threads
-    def _thread_pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(thread_name_prefix="flowno_core-worker")
-        return self._pool
 
     def __repr__(self) -> str:
         state = "running" if self._running_thread is not None else "idle"

@@ -7,24 +7,31 @@ the value to send (or the exception to throw). Cancelling a parked task calls
 ``task.parked_in.abort(task)`` first, so the task is no longer in any wait structure and can never
 receive a stale wake-up (D11).
 
-``ParkingLot`` is the FIFO waitable used by events, locks, conditions, queues, joins, latches and
-the flow runtime. Invariant: a task is in at most one waitable at a time, and it is in the run queue
-if and only if it is neither parked nor running nor finished.
+``ParkingLot`` is the FIFO waitable used by events, locks, conditions, queues, latches and the flow
+runtime (a task is itself the waitable of its joiners). Invariant: a task is in at most one
+waitable at a time, and it is in the run queue if and only if it is neither parked nor running nor
+finished.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .commands import Park
-
-if TYPE_CHECKING:
-    from .task import Task
+from .task import Task
 
 
-def reschedule(task: "Task", value: Any = None, error: BaseException | None = None, front: bool = False) -> None:
+class Waitable(Protocol):
+    """Something a task can park on: the kernel calls ``park`` and, on cancellation, ``abort``."""
+
+    def park(self, task: Task) -> None: ...
+
+    def abort(self, task: Task) -> None: ...
+
+
+def reschedule(task: Task, value: Any = None, error: BaseException | None = None, front: bool = False) -> None:
     """Make a parked task runnable: it will be resumed with ``value`` (or have ``error`` thrown).
 
     Must be called on the task's loop thread (from a task, a command handler or a hook).
@@ -34,9 +41,9 @@ def reschedule(task: "Task", value: Any = None, error: BaseException | None = No
     task.send_value = value
     task.throw_exc = error
     if front:
-        task.loop._ready.appendleft(task)
+        task.run_queue.appendleft(task)
     else:
-        task.loop._ready.append(task)
+        task.run_queue.append(task)
 
 
 class ParkingLot:
@@ -57,14 +64,14 @@ class ParkingLot:
         self.park_command = Park(self)
 
     # -- the waitable protocol (called by the kernel) -------------------------------------------
-    def park(self, task: "Task") -> None:
+    def park(self, task: Task) -> None:
         self._waiters[task] = None
 
-    def abort(self, task: "Task") -> None:
+    def abort(self, task: Task) -> None:
         self._waiters.pop(task, None)
 
     # -- waking --------------------------------------------------------------------------------
-    def unpark_one(self, value: Any = None, error: BaseException | None = None, front: bool = False) -> "Task | None":
+    def unpark_one(self, value: Any = None, error: BaseException | None = None, front: bool = False) -> Task | None:
         """Wake the oldest waiter; returns it, or None if nobody waits."""
         if not self._waiters:
             return None
@@ -80,7 +87,7 @@ class ParkingLot:
             reschedule(task, value, error)
         return count
 
-    def pop_oldest(self) -> "Task | None":
+    def pop_oldest(self) -> Task | None:
         """Remove the oldest waiter without waking it (to move it to another waitable)."""
         if not self._waiters:
             return None
@@ -88,7 +95,7 @@ class ParkingLot:
         task.parked_in = None
         return task
 
-    def transfer(self, task: "Task") -> None:
+    def transfer(self, task: Task) -> None:
         """Park an already-parked-elsewhere task here instead (its old waitable must be left)."""
         self._waiters[task] = None
         task.parked_in = self
@@ -99,7 +106,7 @@ class ParkingLot:
     def __bool__(self) -> bool:
         return bool(self._waiters)
 
-    def __iter__(self) -> Iterator["Task"]:
+    def __iter__(self) -> Iterator[Task]:
         return iter(list(self._waiters))
 
     def describe(self) -> str:

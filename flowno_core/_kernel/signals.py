@@ -1,10 +1,11 @@
 """Ctrl-C handling for a running loop (D10).
 
 Theory of operation: only while ``run_until_complete`` runs on the main thread, and only if SIGINT
-still has Python's default handler, SIGINT is routed to ``loop._interrupt()``: the loop stops at its
-next step, cancels and closes every task, restores the handler and raises KeyboardInterrupt. A
-second Ctrl-C before the loop noticed the first raises KeyboardInterrupt at once (so a task stuck in
-a CPU loop can still be interrupted). SIGTERM, SIGUSR1 and every other signal are left untouched: a
+still has Python's default handler, SIGINT is routed to the loop (``EventLoop._on_sigint``): the
+run ends after the running step, its tasks are cancelled and clean up as at any end of a run, the
+handler is restored and KeyboardInterrupt is raised. A Ctrl-C during that clean-up hurries it (what
+is still alive is closed). A Ctrl-C before the loop acted on the previous one raises
+KeyboardInterrupt at once (so a task stuck in a CPU loop can still be interrupted). SIGTERM, SIGUSR1 and every other signal are left untouched: a
 SIGTERM with the default disposition kills the process, as it should. The previous handler is always
 restored.
 """

@@ -7,9 +7,15 @@ variable is set once, at creation, to the task itself: ``current_task()`` and th
 therefore free to read and cost nothing per step.
 
 State: ``status`` is PENDING until the coroutine returns (FINISHED), raises (FAILED) or lets a
-``TaskCancelled`` escape (CANCELLED). A pending task is either running, in the run queue, or parked
-on exactly one waitable (``parked_in``). The handle and the task object keep the outcome; the loop
-forgets a task as soon as it ends.
+``TaskCancelled`` escape (CANCELLED). A pending task is either running, in the run queue
+(``run_queue``, the loop's), or parked on exactly one waitable (``parked_in``). The handle and the
+task object keep the outcome; the loop forgets a task as soon as it ends.
+
+A task is itself the waitable its joiners park on (``join``, awaiting a ``CancelRequest``): they
+wait in ``joiners``, and the loop wakes them, in the order they came, when the task ends.
+
+This module sits below the loop and the parking mechanism, so it names the loop only through the
+``TaskLoop`` protocol (``EventLoop`` implements it).
 """
 
 from __future__ import annotations
@@ -17,14 +23,11 @@ from __future__ import annotations
 import contextvars
 import enum
 import types
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..errors import TaskCancelled
-from .parking import ParkingLot
-
-if TYPE_CHECKING:
-    from .loop import EventLoop
+from .commands import Park
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -43,12 +46,27 @@ PENDING = TaskStatus.PENDING
 _set_current_task = CURRENT_TASK.set
 
 
+class TaskLoop(Protocol):
+    """The loop a task runs on, as tasks and handles use it (``EventLoop`` implements it)."""
+
+    def time(self) -> float: ...
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None: ...
+
+    def cancel_task(self, task: Task) -> CancelRequest[Any]: ...
+
+    def throw_into(self, task: Task, error: BaseException) -> None: ...
+
+    def stop(self, value: Any = None, exception: BaseException | None = None) -> None: ...
+
+
 class Task:
     """The kernel's record of one coroutine. Users see ``TaskHandle``; primitive authors see this."""
 
     __slots__ = (
         "coro",
         "loop",
+        "run_queue",
         "context",
         "run",
         "send",
@@ -59,16 +77,20 @@ class Task:
         "status",
         "result",
         "error",
-        "_done_lot",
+        "joiners",
         "cancel_pending",
+        "cancel_sent",
         "_handle",
         "owner",
         "__weakref__",
     )
 
-    def __init__(self, coro: Any, loop: "EventLoop", context: contextvars.Context | None = None) -> None:
+    def __init__(
+        self, coro: Any, loop: TaskLoop, run_queue: deque[Task], context: contextvars.Context | None = None
+    ) -> None:
         self.coro = coro
         self.loop = loop
+        self.run_queue = run_queue  # the loop's run queue: ``reschedule`` appends the task to it
         ctx = contextvars.copy_context() if context is None else context
         ctx.run(_set_current_task, self)
         self.context = ctx
@@ -81,13 +103,14 @@ class Task:
         self.status = PENDING
         self.result: Any = None
         self.error: BaseException | None = None
-        self._done_lot: ParkingLot | None = None
-        self.cancel_pending: BaseException | None = None
+        self.joiners: dict[Task, None] | None = None  # tasks waiting for this one to end
+        self.cancel_pending: BaseException | None = None  # thrown at the task's next checkpoint
+        self.cancel_sent = False  # a task gets at most one cancel (see ``cancellation``)
         self._handle: TaskHandle[Any] | None = None
         self.owner: Any = None
 
     @property
-    def handle(self) -> "TaskHandle[Any]":
+    def handle(self) -> TaskHandle[Any]:
         handle = self._handle
         if handle is None:
             handle = self._handle = TaskHandle(self)
@@ -98,12 +121,19 @@ class Task:
         coro = self.coro
         return getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None) or type(coro).__name__
 
-    def done_lot(self) -> ParkingLot:
-        """The lot where joiners wait; woken (with no value) when the task ends."""
-        lot = self._done_lot
-        if lot is None:
-            lot = self._done_lot = ParkingLot(f"task {self.name} to end")
-        return lot
+    # -- the waitable protocol, for tasks that wait for this one to end ------------------------
+    def park(self, joiner: Task) -> None:
+        joiners = self.joiners
+        if joiners is None:
+            joiners = self.joiners = {}
+        joiners[joiner] = None
+
+    def abort(self, joiner: Task) -> None:
+        if self.joiners is not None:
+            self.joiners.pop(joiner, None)
+
+    def describe(self) -> str:
+        return f"task {self.name} to end"
 
     def outcome(self) -> Any:
         """Return the result, or raise the stored exception."""
@@ -143,7 +173,8 @@ class TaskHandle(Generic[T_co]):
         self._task = task
 
     @property
-    def event_loop(self) -> "EventLoop":
+    def event_loop(self) -> TaskLoop:
+        """The loop the task runs on (an ``EventLoop``)."""
         return self._task.loop
 
     @property
@@ -171,7 +202,7 @@ class TaskHandle(Generic[T_co]):
         """True once the task has ended, whichever way."""
         return self._task.status is not PENDING
 
-    def cancel(self) -> "CancelRequest[T_co]":
+    def cancel(self) -> CancelRequest[T_co]:
         """Cancel the task: ``TaskCancelled`` is thrown into it where it waits.
 
         Returns a ``CancelRequest``: truthy if the cancel was delivered (the task had not ended), and
@@ -187,7 +218,7 @@ class TaskHandle(Generic[T_co]):
         if task.status is PENDING:
             if CURRENT_TASK.get() is task:
                 raise RuntimeError(f"task {task.name} cannot join itself (it would wait forever)")
-            yield task.done_lot().park_command
+            yield Park(task)
         return task.outcome()  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
@@ -209,12 +240,8 @@ class CancelRequest(Generic[T_co]):
     def __await__(self) -> Generator[Any, Any, T_co | None]:
         task = self._task
         if task.status is PENDING:
-            yield task.done_lot().park_command
+            yield Park(task)
         return task.result if task.error is None else None
 
     def __repr__(self) -> str:
         return f"<CancelRequest delivered={self.delivered} task={self._task.name}>"
-
-
-def make_cancelled(task: Task) -> TaskCancelled:
-    return TaskCancelled(task.handle)

@@ -151,6 +151,7 @@ def class_node(
         "_single_output": not multiple_outputs,
         "_accumulate_fn": None if accumulate is None else staticmethod(accumulate),
         "_display_name": owner,
+        "_is_stateful_node": True,
         "_instance_counter": 0,
         "_initial_state": initial_state,
         "__module__": cls.__module__,

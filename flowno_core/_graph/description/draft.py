@@ -5,8 +5,16 @@ and which drafts consume its outputs. Each positional argument becomes a connect
 (its output 0), an output ref, a placeholder (a forward reference, resolved when the outermost
 block exits), or anything else, wrapped in a hidden ``Constant`` node. A draft registers itself
 with the innermost open view *before* its arguments are processed, so ``Add(1, 2)`` is created
-before its two constants (definition order, D1). Drafts never run; ``hdl.py`` turns them into
-finalized nodes.
+before its two constants (definition order, D1). Drafts never run; ``namespace.py`` turns them
+into finalized nodes.
+
+Typing: as in flowno, ``DraftNode`` is generic over its input types and its output tuple
+(``DraftNode[int, str, tuple[int]]``; ``DraftNode[int]`` is a node without inputs), so annotations
+such as ``-> DraftNode[int]`` evaluate at run time and ``class Inc(DraftNode[int, tuple[int]])``
+works. ``Generic`` adds no per-instance work (no ``__new__``, plain ``type`` metaclass, so
+``isinstance`` stays fast). ``call`` is abstract, as in flowno: a subclass without it cannot be
+instantiated (``__init_subclass__`` sets ``__abstractmethods__``, which ``object.__new__`` checks;
+no ``ABCMeta``).
 """
 
 from __future__ import annotations
@@ -14,16 +22,25 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, TypeVarTuple, Unpack
 
 from ..rules.accumulate import combine_pair
 from .ports import EMPTY, InputPortIndex, NodePlaceholder, OutputPortIndex, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft
 
+if TYPE_CHECKING:
+    from .finalized import FinalizedNode
+
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+#: the input types of a node (flowno's ``_Ts``)
+Ts = TypeVarTuple("Ts")
+#: the output tuple of a node (flowno's ``ReturnTupleT_co``)
+ReturnTupleT_co = TypeVar("ReturnTupleT_co", covariant=True, bound=tuple[object, ...])
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +94,7 @@ def _defaults_from_signature(call: Callable[..., Any]) -> dict[int, Any]:
 
 
 @dataclass
-class DraftOutputPortRef(Generic[T]):
+class DraftOutputPortRef(Generic[T_co]):
     """Output ``port_index`` of a draft node (what ``node.output(k)`` returns)."""
 
     node: "DraftNode"
@@ -118,12 +135,16 @@ class DraftInputPort(Generic[T]):
         return self.default_value is not EMPTY
 
 
-class DraftNode:
+class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
     """Base class of every connectable node description.
+
+    Generic, as in flowno, over the input types and the output tuple: ``DraftNode[int, tuple[int]]``
+    takes an int and produces ``(int,)``.
 
     Use the ``@node`` decorator; subclass DraftNode by hand only for special nodes (then override
     ``call(self, *args)`` returning a coroutine or async generator of *tuples*, and set
-    ``_minimum_run_level``; ``_default_values`` and ``_original_call`` are optional).
+    ``_minimum_run_level``; ``_default_values`` and ``_original_call`` are optional). A subclass
+    that does not define ``call`` cannot be instantiated (``TypeError``, as in flowno).
 
     Example::
 
@@ -131,8 +152,15 @@ class DraftNode:
         async def Add(a: int, b: int = 1) -> int:
             return a + b
 
+        class Increment(DraftNode[int, tuple[int]]):
+            _minimum_run_level = [0]
+
+            async def call(self, x: int = 0) -> tuple[int]:
+                return (x + 1,)
+
         with FlowHDL() as f:
             f.total = Add(2, f.total)      # a draft node; f.total is finalized at block exit
+            f.next = Increment(f.total)
     """
 
     _minimum_run_level: ClassVar[list[int]] = []
@@ -144,6 +172,8 @@ class DraftNode:
     _single_output: ClassVar[bool] = False
     #: True for @node functions (a non-async function then gets flowno's TypeError message)
     _is_function_node: ClassVar[bool] = False
+    #: True for @node classes (flowno's message for a non-async ``call`` differs per kind of node)
+    _is_stateful_node: ClassVar[bool] = False
     #: ``@node(accumulate=fn)``: replaces the built-in accumulation of streamed chunks
     _accumulate_fn: ClassVar[Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None] = None
 
@@ -153,6 +183,11 @@ class DraftNode:
 
     _instance_id: int
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.call is DraftNode.call:  # flowno's DraftNode is an ABC with an abstract `call`
+            setattr(cls, "__abstractmethods__", _ABSTRACT_CALL)
+
     def __init__(self, *args: Any) -> None:
         self._instance_id = self.increment_instance_counter()
         self._creation_index = next(_creation_order)
@@ -160,7 +195,7 @@ class DraftNode:
         self._connected_output_nodes: dict[OutputPortIndex, list[DraftNode]] = {}
         levels = list(self._minimum_run_level)
         for index in range(max(len(args), len(levels))):
-            port = DraftInputPort[Any]()
+            port: DraftInputPort[Any] = DraftInputPort()
             port.minimum_run_level = levels[index] if index < len(levels) else 0
             self._input_ports[InputPortIndex(index)] = port
         register_draft(self)
@@ -170,7 +205,7 @@ class DraftNode:
 
     # -- construction helpers ---------------------------------------------------------------------
     def _connect_argument(self, index: InputPortIndex, arg: Any) -> None:
-        target = DraftInputPortRef[Any](self, index)
+        target: DraftInputPortRef[Any] = DraftInputPortRef(self, index)
         if isinstance(arg, DraftNode):
             arg.output(0).connect(target)
         elif isinstance(arg, DraftOutputPortRef):
@@ -193,7 +228,7 @@ class DraftNode:
     def _port(self, index: InputPortIndex) -> DraftInputPort[Any]:
         port = self._input_ports.get(index)
         if port is None:
-            port = self._input_ports[index] = DraftInputPort[Any]()
+            port = self._input_ports[index] = DraftInputPort()
         return port
 
     def increment_instance_counter(self) -> int:
@@ -210,8 +245,12 @@ class DraftNode:
     def input(self, port_index: int) -> DraftInputPortRef[Any]:
         return DraftInputPortRef(self, InputPortIndex(port_index))
 
+    @abstractmethod
     def call(self, *args: Any) -> Any:
-        """The node's body: return a coroutine (one result) or an async generator (a stream)."""
+        """The node's body: return a coroutine (one result) or an async generator (a stream).
+
+        Abstract: every concrete node class defines it (``@node`` does it for you).
+        """
         raise NotImplementedError(f"{self!r} does not implement call()")
 
     def accumulate_streamed_data(self, accumulator: tuple[Any, ...], partial: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -227,6 +266,16 @@ class DraftNode:
 
     def get_output_nodes(self) -> list[DraftNode]:
         return [consumer for consumers in self._connected_output_nodes.values() for consumer in consumers]
+
+    def _blank_finalized(self) -> "FinalizedNode[Unpack[Ts], ReturnTupleT_co]":
+        """A finalized node for this draft, without connections (as flowno's ``_blank_finalized``).
+
+        Lets a single node run in a hand-built ``Flow`` (``flow.add_node(Main()._blank_finalized())``)
+        or have its stored data exercised directly (``push_data``/``get_data``).
+        """
+        from .finalized import FinalizedNode  # finalized.py imports this module
+
+        return FinalizedNode(self)
 
     def get_input_nodes(self) -> list[DraftNode]:
         nodes: list[DraftNode] = []
@@ -244,17 +293,21 @@ class DraftNode:
         return f"{self._name()}#{self._instance_id}"
 
 
-class Constant(DraftNode):
+_ABSTRACT_CALL = frozenset({"call"})
+setattr(DraftNode, "__abstractmethods__", _ABSTRACT_CALL)  # `DraftNode()` itself is refused, as in flowno
+
+
+class Constant(DraftNode[Unpack[tuple[()]], tuple[T]]):
     """The hidden node that feeds a non-node argument (``Add(1, f.x)`` creates ``Constant(1)``)."""
 
     _minimum_run_level: ClassVar[list[int]] = []
     _default_values: ClassVar[dict[int, Any]] = {}
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: T) -> None:
         self.value = value
         super().__init__()
 
-    async def call(self) -> tuple[Any]:
+    async def call(self) -> tuple[T]:
         return (self.value,)
 
     def __repr__(self) -> str:
@@ -266,7 +319,7 @@ Constant._original_call = OriginalCall(
 )
 
 
-class DraftGroupNode(DraftNode):
+class DraftGroupNode(DraftNode[Unpack[Ts], tuple[Any, ...]]):
     """A template instance (``@node.template``): a draft whose body builds a sub-graph.
 
     Calling it runs the template at once inside a nested view and records the node it returns;
@@ -281,6 +334,7 @@ class DraftGroupNode(DraftNode):
         parent = innermost_view()
         if parent is None:
             raise RuntimeError(
+                "A group node must be defined within a FlowHDL context: "
                 f"template {self._name()} was called outside a FlowHDL block; "
                 "call it inside `with FlowHDL() as f:` (or inside another template)"
             )

@@ -9,15 +9,18 @@ Its stored data lives in a ``NodeData`` record with O(1) everything (D9, D14): t
 generation, the latest final value (and its generation), and the latest chunk. Only what
 ``get_data`` can still return is kept; the chunks that streaming consumers have not read yet are
 kept by the runtime (``streams.Lap``), not here.
+
+Like ``DraftNode``, ``FinalizedNode`` is generic (``FinalizedNode[int, tuple[int]]``) at no
+per-instance cost.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Unpack
 
 from ..rules.generations import Generation, inc_generation
-from .draft import DraftNode, DraftOutputPortRef, OriginalCall, original_call_of
+from .draft import DraftNode, DraftOutputPortRef, OriginalCall, ReturnTupleT_co, Ts, original_call_of
 from .ports import EMPTY, InputPortIndex, OutputPortIndex
 
 T = TypeVar("T")
@@ -99,8 +102,10 @@ class NodeData:
         return gen
 
 
-class FinalizedNode:
+class FinalizedNode(Generic[Unpack[Ts], ReturnTupleT_co]):
     """A node of a finalized flow (what ``f.name`` is after the ``with FlowHDL()`` block).
+
+    Generic like ``DraftNode``: ``FinalizedNode[int, tuple[int]]``.
 
     Example::
 
@@ -109,7 +114,7 @@ class FinalizedNode:
         f.total.get_data()        # e.g. (10,)
     """
 
-    def __init__(self, draft: DraftNode) -> None:
+    def __init__(self, draft: "DraftNode[Unpack[Ts], ReturnTupleT_co]") -> None:
         setattr_ = object.__setattr__
         setattr_(self, "_draft_node", draft)
         setattr_(self, "_original_call", original_call_of(type(draft)))
@@ -126,10 +131,10 @@ class FinalizedNode:
         for index in sorted(draft._input_ports):
             draft_port = draft._input_ports[index]
             connected = draft_port.connected_output
-            output_ref = None
+            output_ref: FinalizedOutputPortRef[Any] | None = None
             if isinstance(connected, DraftOutputPortRef):
-                output_ref = FinalizedOutputPortRef[Any](finalized[connected.node], connected.port_index)
-            ports[index] = FinalizedInputPort[Any](
+                output_ref = FinalizedOutputPortRef(finalized[connected.node], connected.port_index)
+            ports[index] = FinalizedInputPort(
                 port_index=index,
                 connected_output=output_ref,
                 minimum_run_level=draft_port.minimum_run_level,

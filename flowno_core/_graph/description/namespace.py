@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from .draft import DraftGroupNode, DraftInputPortRef, DraftNode, DraftOutputPortRef, original_call_of
 from .finalized import FinalizedNode
 from .ports import InputPortIndex, NodePlaceholder, OutputPortRefPlaceholder
-from .view_stack import innermost_view, view_stack
+from .view_stack import innermost_view, register_draft, view_stack
 
 
 class FlowHDLView:
@@ -58,6 +58,14 @@ class FlowHDLView:
         if key.startswith("_") or object.__getattribute__(self, "_is_finalized"):
             raise AttributeError(f'Attribute "{key}" not found')
         return NodePlaceholder(key)
+
+    @classmethod
+    def register_node(cls, node: DraftNode) -> None:
+        """Register a draft with the innermost open block (flowno's hook; ``DraftNode()`` already does it).
+
+        Outside any block the node is only reported with a warning, as in flowno.
+        """
+        register_draft(node)
 
     def register_child_result(self, child: "FlowHDLView") -> None:
         """Take over a finished nested view's names and drafts (names leak upward, last wins)."""

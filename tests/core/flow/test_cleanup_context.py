@@ -274,9 +274,16 @@ def test_current_context_calls_the_factory_on_every_call():
     assert [(s[1], s[2]) for s in seen] == [(1, 2), (3, 4)]
 
 
+#: flowno's texts, which code matches on: each of our messages starts with one, then says how to fix it
+FLOWNO_OUTSIDE_FLOW = "current_context() called outside of a flow"
+FLOWNO_OUTSIDE_NODE = "current_context() called outside of a node"
+FLOWNO_NO_FACTORY = "No context factory provided to run_until_complete()"
+
+
 def test_current_context_raises_outside_a_flow_outside_a_node_and_without_a_factory():
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as outside:
         current_context()  # outside a flow
+    assert str(outside.value).startswith(FLOWNO_OUTSIDE_FLOW) and "inside a node" in str(outside.value)
     errors: dict[str, BaseException] = {}
 
     @node
@@ -299,11 +306,15 @@ def test_current_context_raises_outside_a_flow_outside_a_node_and_without_a_fact
         f.p = Probe()
     f.run_until_complete()  # no factory: both fail
     assert set(errors) == {"in node", "in spawned task"}
+    in_node = str(errors["in node"])
+    assert in_node.startswith(FLOWNO_NO_FACTORY) and "Probe#" in in_node and "context_factory=" in in_node
     errors.clear()
     f.run_until_complete(context_factory=lambda n: "ctx")  # with one: only the task that is not a node
     assert set(errors) == {"in spawned task"}
     assert isinstance(errors["in spawned task"], RuntimeError)
-    with pytest.raises(RuntimeError):
+    assert str(errors["in spawned task"]).startswith(FLOWNO_OUTSIDE_NODE)
+    assert "spawns" in str(errors["in spawned task"])
+    with pytest.raises(RuntimeError, match=r"^current_context\(\) called outside of a flow"):
         current_context()  # outside a flow again after the run
 
 

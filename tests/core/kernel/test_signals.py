@@ -1,7 +1,9 @@
 """Signals (D10): SIGTERM keeps its disposition during a run (with the default one it kills the
 process, even while the loop waits in select); Ctrl-C cancels the run, runs the tasks' `finally`
-blocks and raises KeyboardInterrupt; previous handlers are restored; a loop running on another
-thread installs no handler. Real signals are sent to a subprocess."""
+blocks (which may await, as at any end of a run) and raises KeyboardInterrupt; a second Ctrl-C
+hurries a clean-up, or raises at once if the loop has not acted on the first; previous handlers
+are restored; a loop running on another thread installs no handler. Real signals are sent to a
+subprocess."""
 
 from __future__ import annotations
 
@@ -142,6 +144,78 @@ def test_ctrl_c_cancels_the_run_runs_finally_blocks_and_raises_keyboard_interrup
         "KeyboardInterrupt ['child finally', 'root finally']",
         "restored True True",
     ]
+
+
+def test_after_ctrl_c_a_cleanup_can_await():
+    proc = start_child(
+        """
+        trace = []
+
+        async def child():
+            try:
+                await sleep(3600)
+            finally:
+                trace.append("cleanup start")
+                await sleep(0.01)  # the one cancel of Ctrl-C; awaiting in finally works
+                trace.append("cleanup end")
+
+        async def main():
+            await spawn(child())
+            print("READY", flush=True)
+            await Event().wait()
+
+        try:
+            EventLoop().run_until_complete(main(), join=True)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", trace, flush=True)
+        """
+    )
+    proc.send_signal(signal.SIGINT)
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert out == "KeyboardInterrupt ['cleanup start', 'cleanup end']\n"
+
+
+def test_a_second_ctrl_c_hurries_a_long_cleanup():
+    proc = start_child(
+        """
+        trace = []
+
+        async def child():
+            try:
+                await sleep(3600)
+            finally:
+                print("CLEANING", flush=True)
+                try:
+                    await sleep(3600)
+                except GeneratorExit:
+                    trace.append("closed")
+                    raise
+                trace.append("cleanup end")
+
+        async def main():
+            await spawn(child())
+            print("READY", flush=True)
+            await Event().wait()
+
+        loop = EventLoop()
+        loop.cleanup_timeout = None  # only the second Ctrl-C can end this clean-up
+        try:
+            loop.run_until_complete(main(), join=True)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", trace, flush=True)
+        """
+    )
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line != "CLEANING\n":
+        proc.kill()
+        pytest.fail(f"unexpected output {line!r}")
+    proc.send_signal(signal.SIGINT)  # the loop acted on the first: this one hurries the clean-up
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert out == "KeyboardInterrupt ['closed']\n"
 
 
 def test_a_second_ctrl_c_interrupts_a_task_that_never_yields():

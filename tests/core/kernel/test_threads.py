@@ -1,11 +1,13 @@
 """Threads: to_thread, create_task from another thread (waking a loop blocked in select), two
-loops running at once in two threads, per-thread current loop, and no worker thread outliving a
-run."""
+loops running at once in two threads, per-thread current loop, no worker thread outliving a run,
+and a run that ends (on an error, a stop, its root) without waiting for a worker still blocked in
+a call."""
 
 from __future__ import annotations
 
 import contextvars
 import gc
+import queue
 import threading
 
 import pytest
@@ -276,3 +278,94 @@ def test_a_task_queued_from_another_thread_as_the_run_stops_is_closed_not_leaked
     assert handles[0].is_cancelled  # not left pending forever (and its coroutine was closed)
     assert not loop.has_living_tasks()
     gc.collect()  # no "coroutine was never awaited"
+
+
+# ---------------------------------------------------------------------------------------- a run does not wait for busy workers
+
+
+class Boom(Exception):
+    pass
+
+
+def _blocked_worker_cases():
+    """(how the run ends, the run_until_complete kwargs, the exception it raises or None)."""
+
+    async def error(loop):
+        raise Boom("root failed")
+
+    async def stop_with_exception(loop):
+        loop.stop(exception=Boom("stopped"))
+        await Event().wait()
+
+    async def stop_with_value(loop):
+        loop.stop("stopped")
+        await Event().wait()
+
+    async def root_returns(loop):
+        return "root"
+
+    async def callback_error(loop):
+        def explode():
+            raise Boom("callback failed")
+
+        loop.call_later(0, explode)
+        await Event().wait()
+
+    return [
+        ("root error", error, {"join": True, "wait_for_spawned_tasks": False}, Boom),
+        ("callback error", callback_error, {"join": True}, Boom),
+        ("stop with an exception", stop_with_exception, {"join": True}, Boom),
+        ("stop with a value", stop_with_value, {"join": True}, None),
+        ("root returns", root_returns, {"join": True, "wait_for_spawned_tasks": False}, None),
+    ]
+
+
+def _blocking_calls():
+    """Blocking calls a worker can be stuck in, each released by ``release()`` from the test (the
+    10 s are a safety net, never a timing assertion: a run that waited for the worker would
+    return only after it, and fail the test)."""
+    event = threading.Event()
+    jobs: queue.Queue[str] = queue.Queue()
+    return [
+        ("threading.Event.wait", lambda: event.wait(10), event.set),
+        ("queue.get", lambda: jobs.get(timeout=10), lambda: jobs.put("job")),
+    ]
+
+
+@pytest.mark.parametrize("call", range(2), ids=["event wait", "queue get"])
+@pytest.mark.parametrize(
+    ("ending", "body", "kwargs", "error"), _blocked_worker_cases(), ids=[c[0] for c in _blocked_worker_cases()]
+)
+def test_a_run_ends_without_waiting_for_a_worker_blocked_in_a_call(call, ending, body, kwargs, error):
+    _, blocking, release = _blocking_calls()[call]
+    started = threading.Event()
+    finished = threading.Event()
+    handles = []
+
+    def worker():
+        started.set()
+        result = blocking()
+        finished.set()
+        return result
+
+    async def waiter():
+        return await to_thread(worker)
+
+    async def main():
+        loop = current_event_loop()
+        handles.append(await spawn(waiter()))
+        await to_thread(started.wait, 30)  # the worker is now inside its blocking call
+        return await body(loop)
+
+    loop = EventLoop()
+    if error is None:
+        loop.run_until_complete(main(), **kwargs)
+    else:
+        with pytest.raises(error):
+            loop.run_until_complete(main(), **kwargs)
+    # run_until_complete returned while the worker was still blocked (before this release)
+    assert not finished.is_set()
+    assert handles[0].is_cancelled  # its waiter was cancelled; the worker's result is dropped
+    release()
+    assert finished.wait(30)
+    assert loop.run_until_complete(to_thread(lambda: "next run"), join=True) == "next run"
