@@ -25,7 +25,7 @@ from contextlib import nullcontext
 from types import AsyncGeneratorType, CoroutineType
 from typing import Any
 
-from ..._kernel.lifecycle import ShutdownCancel
+from ..._kernel.cancellation import ShutdownCancel
 from ..._kernel.parking import reschedule
 from ..._kernel.traps import park_trap, sleep_trap
 from ...errors import MissingDefaultError, StreamCancelled, TaskCancelled, TerminateLimitReached

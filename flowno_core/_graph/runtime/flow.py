@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..._kernel.clock import MonotonicClock, VirtualClock
-from ..._kernel.lifecycle import ShutdownCancel
+from ..._kernel.cancellation import ShutdownCancel
 from ..._kernel.loop import EventLoop
 from ..._kernel.task import PENDING
 from ..._kernel.traps import park_trap
