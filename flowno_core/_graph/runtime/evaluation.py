@@ -260,7 +260,7 @@ class Evaluator:
             close_lap(state)
         pending = 0
         for conn in state.outputs:
-            if not conn.streaming and not conn.consumer.is_skipped():
+            if not conn.streaming and not conn.consumer.is_out():
                 conn.needs_final = True
                 pending += 1
         state.level0_pending = pending
@@ -392,8 +392,8 @@ class Evaluator:
                 data = (chunk,) if single else _as_chunk(state, chunk)
                 add(data)
                 await self.publish_chunk(state, data)
-                if run.stopping:
-                    return None
+                if run.stopping:  # the run ended: wait for the cancellation, which closes the
+                    await park_trap(state.slot.park_command)  # generator (its clean-up may await)
         finally:
             if not finished:
                 await _close_generator(agen)

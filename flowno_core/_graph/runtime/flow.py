@@ -186,8 +186,13 @@ class Flow:
         loop.add_stall_handler(self._endings.on_stall)
         if instrument is not None:
             instrument.on_flow_start(self)
+        ending: BaseException | None = None
         try:
             loop.run_until_complete(self._root(previous in _FRESH_STARTS), join=True, _debug_max_wait_time=max_wait)
+        except Exception as error:  # a limit, a deadlock...: the collected node errors come first
+            if not run.errors:
+                raise
+            ending = error
         finally:
             loop.remove_stall_handler(self._endings.on_stall)
             CURRENT_FLOW.reset(token)
@@ -195,12 +200,8 @@ class Flow:
             self._after_run()
             if instrument is not None:
                 instrument.on_flow_end(self)
-        errors = run.errors
-        if errors:
-            run.errors = []
-            if len(errors) == 1:
-                raise errors[0]
-            raise ExceptionGroup(f"{len(errors)} nodes failed", errors)  # type: ignore[type-var]
+        if run.errors:
+            raise _collected(run, ending)
 
     def _normalize_limits(self, limit: Any) -> dict[NodeState, Any]:
         if isinstance(limit, dict):
@@ -281,6 +282,17 @@ class Flow:
                 conn.waiter = None
                 conn.holding = False
         run.busy = 0
+
+
+def _collected(run: Run, ending: BaseException | None) -> BaseException:
+    """The node errors a run with ``terminate_on_node_error=False`` collected, as one exception
+    (D4); how the run ended otherwise (a limit, a deadlock) is chained to it and noted."""
+    errors, run.errors = run.errors, []
+    error: BaseException = errors[0] if len(errors) == 1 else ExceptionGroup(f"{len(errors)} nodes failed", errors)  # type: ignore[type-var]
+    if ending is not None:
+        error.__context__ = ending
+        error.add_note(f"the run also ended with {type(ending).__name__}: {ending}".rstrip(": "))
+    return error
 
 
 def _check_generation(value: Any, where: Any) -> Any:

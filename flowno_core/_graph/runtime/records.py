@@ -216,9 +216,10 @@ class NodeState:
         self.cancelled_streams: list[Any] = []
         self.cut_inputs: list[Any] | None = None  # what that lap had consumed (Connection.consumed)
 
-    def is_skipped(self) -> bool:
-        """Skipped for the rest of the run, or as soon as its evaluation ends."""
-        return self.phase is NodePhase.SKIPPED or bool(self.pending & Request.SKIP)
+    def is_out(self) -> bool:
+        """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""
+        phase = self.phase
+        return phase is NodePhase.SKIPPED or phase is NodePhase.FAILED or bool(self.pending & Request.SKIP)
 
     def __repr__(self) -> str:
         return repr(self.node)
@@ -325,6 +326,6 @@ def keeps_going(producer: NodeState) -> bool:
         if conn.streaming:
             if not conn.finished:
                 return False
-        elif conn.consumer is not producer and not conn.consumer.is_skipped():
+        elif conn.consumer is not producer and not conn.consumer.is_out():
             return False  # it pulls the final value when it wants it (reading its own: go on)
     return True

@@ -66,7 +66,7 @@ def open_lap(producer: NodeState, lap: int) -> None:
         conn.active = False
         conn.holding = False
         conn.cancelled = False
-        conn.finished = conn.consumer.is_skipped() or conn.consumer.phase is NodePhase.FAILED
+        conn.finished = conn.consumer.is_out()
 
 
 def close_lap(producer: NodeState) -> None:
