@@ -70,6 +70,15 @@ class NodeConfigurationError(TypeError):
     """A node or a connection was declared in a way that cannot work (the message says how to fix it)."""
 
 
+class NotAsyncNodeError(NodeConfigurationError, ValueError, NotImplementedError):
+    """A node's ``call`` returned neither a coroutine nor an async generator (define it with ``async def``).
+
+    It is a TypeError, and also the ValueError (``@node`` classes) and NotImplementedError
+    (hand-written ``DraftNode`` subclasses) flowno raised in this case, so code written for either
+    catches it.
+    """
+
+
 class NodeConfigurationWarning(UserWarning):
     """A node declaration that flowno 0.1.19 accepted silently but that is almost certainly a mistake
     (e.g. ``stream_in`` naming a parameter that does not exist). The code still runs as it did."""

@@ -32,6 +32,8 @@ class FlowHDLView:
     """
 
     KEYWORDS: ClassVar[list[str]] = ["register_child_result"]
+    #: a view that is a flow of its own (``FlowHDL``) is finalized on its own, even inside another block
+    _is_flow: ClassVar[bool] = False
 
     def __init__(self, on_register_finalized_node: Callable[[FinalizedNode], None]) -> None:
         self._is_finalized = False
@@ -95,10 +97,10 @@ class FlowHDLView:
         if exc_type is not None:
             return False
         parent = innermost_view()
-        if parent is not None:
+        if parent is not None and not self._is_flow:
             self._close_nested()
             parent.register_child_result(self)
-        else:
+        else:  # the outermost block, or a flow of its own opened inside another's block
             self._finalize()
         return False
 

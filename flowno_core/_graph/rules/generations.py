@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
-Generation: TypeAlias = "tuple[int, ...] | None"
+Generation: TypeAlias = tuple[int, ...] | None
 RunLevel: TypeAlias = int
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from ..._kernel.cancellation import ShutdownCancel
 from ..._kernel.parking import reschedule
 from ..._kernel.traps import park_trap, sleep_trap
-from ...errors import MissingDefaultError, StreamCancelled, TaskCancelled, TerminateLimitReached
+from ...errors import MissingDefaultError, NotAsyncNodeError, StreamCancelled, TaskCancelled, TerminateLimitReached
 from ..description.draft import DraftNode
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
@@ -463,11 +463,16 @@ def _close_if_awaitable(result: Any) -> None:
 
 
 def _not_async_error(state: NodeState, result: Any) -> TypeError:
-    if state.draft._is_function_node:
-        return TypeError("Unexpected return type (must be async function)")
-    return TypeError(
-        f"{state.node!r}.call() returned {type(result).__name__}, not a coroutine or an async generator; "
-        "define call with `async def`"
+    draft = state.draft
+    if draft._is_function_node:
+        return TypeError("Unexpected return type (must be async function)")  # flowno's exact error
+    flowno_text = (
+        "User method must return an async def"
+        if draft._is_stateful_node
+        else "Node must be a coroutine (async def) or an AsyncGenerator (async def with yield)"
+    )
+    return NotAsyncNodeError(
+        f"{flowno_text}: {state.node!r}.call() returned {type(result).__name__}; define call with `async def`"
     )
 
 

@@ -35,11 +35,14 @@ class FlowHDL(FlowHDLView):
     """
 
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
+    _is_flow: ClassVar[bool] = True
 
     def __init__(self, *, clock: Any = None) -> None:
-        flow = Flow(clock=clock)
-        super().__init__(flow.add_node)
-        self._flow: Flow = flow
+        super().__init__(self._register_finalized)
+        self._flow: Flow = Flow(clock=clock)
+
+    def _register_finalized(self, node: FinalizedNode) -> None:
+        self._flow.add_node(node)  # looked up each time: code written for flowno may replace ``_flow``
 
     def run_until_complete(
         self,
