@@ -4,23 +4,29 @@ Theory of operation: a node error with ``terminate_on_node_error=True`` ends the
 original exception, with a note naming node and generation, D4). With ``False`` the failed node
 moves to FAILED, its lap is closed (its readers get NodeExecutionError), its dependants are
 skipped for the rest of the run (releasing what they held: level-0 barriers and retained chunks),
-and the errors are raised when the run ends. A deadlock is a kernel stall (nothing runnable, no
-timer, socket or thread) while nodes are still busy, confirmed after a short real-time grace.
+and the errors are raised when the run ends. A deadlock is a kernel stall (nothing can wake the
+loop) while tasks are still waiting: at once when only the flow could end their waits, after
+``deadlock_grace`` when another thread still could (``on_stall``).
 """
 
 from __future__ import annotations
 
 import time
 
+from ..._kernel.task import Task
 from ...errors import DeadlockError, NodeExecutionError
 from ..rules.generations import Generation
-from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, defer
-from .records import NodeState
+from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, defer
+from .records import Connection, NodeSlot, NodeState
 from .run import Run
 from .scheduler import Scheduler
 from .streams import close_lap, finish_connection
 
-DEADLOCK_GRACE_SECONDS = 0.25
+#: real seconds a run waits on tasks that only another thread could wake before reporting a deadlock
+DEADLOCK_GRACE_SECONDS = 5.0
+
+#: waitables of the flow itself: a task parked on one can only be woken by the flow
+_FLOW_WAITS = (NodeSlot, Connection)
 
 #: phases in which a node can be skipped at once (otherwise it is skipped when its evaluation ends)
 _SKIPPABLE = frozenset((NodePhase.IDLE, NodePhase.WAITING, NodePhase.PAUSED, NodePhase.SKIPPED, NodePhase.FAILED))
@@ -32,7 +38,7 @@ class Endings:
     def __init__(self, run: Run, scheduler: Scheduler) -> None:
         self.run = run
         self.scheduler = scheduler
-        self.deadlock_grace = DEADLOCK_GRACE_SECONDS
+        self.deadlock_grace: float | None = DEADLOCK_GRACE_SECONDS
         self._stall_mark = -1
         self._stall_since = 0.0
 
@@ -86,9 +92,25 @@ class Endings:
 
     # ------------------------------------------------------------------ deadlocks (D3)
     def on_stall(self) -> float | None:
-        """Kernel stall handler: nothing can run. Busy nodes then mean a deadlock (after a grace)."""
+        """Kernel stall handler: nothing can wake the loop (no runnable task, timer, socket wait,
+        worker thread or open inlet), yet tasks are alive (D3, settled 2026-12-04).
+
+        Node tasks waiting on each other's values, chunks or barriers can only be ended by the flow
+        itself: that is a deadlock at once. A task (node or helper) waiting on a general primitive
+        (an Event, a queue, a join...) could still be woken from another thread through
+        ``create_task``: that is reported only after ``deadlock_grace`` real seconds of nothing
+        happening (None: never). Every task of the run counts, not only node tasks.
+        """
         run = self.run
-        if run.stopping:
+        if run.phase is not RunPhase.RUNNING and run.phase is not RunPhase.COMPLETED:
+            return None  # the run is being torn down
+        outside = self._waiting_on_the_outside()
+        if not outside:
+            if not run.busy:
+                return None  # idle node tasks are not waiting for anything
+            self._deadlock([])
+            return None
+        if self.deadlock_grace is None:
             return None
         mark = run.loop.steps
         if mark != self._stall_mark:
@@ -98,18 +120,34 @@ class Endings:
         remaining = self.deadlock_grace - (time.monotonic() - self._stall_since)
         if remaining > 0:
             return remaining
-        run.end(RunEvent.DEADLOCK, DeadlockError(self._describe_deadlock()))
+        self._deadlock(outside)
         return None
 
-    def _describe_deadlock(self) -> str:
-        lines = ["the flow cannot make progress; these nodes are waiting:"]
+    def _waiting_on_the_outside(self) -> list[Task]:
+        """The live tasks parked on something other than the flow's own waits (a general primitive)."""
+        return [
+            task
+            for task in self.run.loop.living_tasks()
+            if task.parked_in is not None and not isinstance(task.parked_in, _FLOW_WAITS)
+        ]
+
+    def _deadlock(self, outside: list[Task]) -> None:
+        error = DeadlockError(self._describe_deadlock(outside))
+        if not self.run.end(RunEvent.DEADLOCK, error):
+            self.run.loop.stop(exception=error)  # the nodes completed, but a helper task hangs
+
+    def _describe_deadlock(self, outside: list[Task]) -> str:
+        lines = ["the flow cannot make progress; these nodes and tasks are waiting:"]
         for state in self.run.states:
-            if not (state.phase.busy or state.queued):
-                continue
-            lines.append(f"  {state.node!r}: {self._describe_wait(state)}")
+            if state.phase.busy or state.queued:
+                lines.append(f"  {state.node!r}: {self._describe_wait(state)}")
+        for task in outside:
+            if task.owner is None:  # a task a node (or another thread) started
+                lines.append(f"  task {task.name}: waiting for {task.describe_wait()}")
         lines.append(
-            "hint: look for a cycle of nodes that each wait for the other's output, or a node awaiting "
-            "something (an Event, a queue) that nothing will ever provide"
+            "hint: look for a cycle of nodes that each wait for the other's output, or a task awaiting "
+            "something (an Event, a queue) that nothing will ever provide; a value fed from another thread "
+            "belongs in an Inlet, and flow.deadlock_grace sets how long a wait on other threads may last"
         )
         return "\n".join(lines)
 

@@ -35,7 +35,7 @@ from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase
 from . import gc_pause
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
-from .endings import Endings
+from .endings import DEADLOCK_GRACE_SECONDS, Endings
 from .evaluation import Evaluator
 from .instruments import active_flow_instrument
 from .records import NO_ARGS, NodeState, move_lap
@@ -59,7 +59,13 @@ class Flow:
 
     _instance_counter = 0
 
-    def __init__(self, is_finalized: bool = True, *, clock: MonotonicClock | VirtualClock | None = None) -> None:
+    def __init__(
+        self,
+        is_finalized: bool = True,
+        *,
+        clock: MonotonicClock | VirtualClock | None = None,
+        deadlock_grace: float | None = DEADLOCK_GRACE_SECONDS,
+    ) -> None:
         self._id = Flow._instance_counter
         Flow._instance_counter += 1
         self.nodes: list[FinalizedNode] = []
@@ -75,17 +81,22 @@ class Flow:
         self._built_nodes = 0
         self._checked_nodes = -1
         self._running = threading.Lock()  # one run at a time, from whichever thread
+        self.deadlock_grace = deadlock_grace
 
     def __repr__(self) -> str:
         return f"<Flow#{self._id}>"
 
     @property
-    def deadlock_grace(self) -> float:
-        """Real seconds a stalled run waits before it reports a deadlock."""
+    def deadlock_grace(self) -> float | None:
+        """Real seconds a stalled run waits, when a task waits on something another thread could
+        still provide (an Event, a queue), before it reports a deadlock; None waits forever. Waits
+        only the flow can end (nodes waiting on each other) are reported at once (D3)."""
         return self._endings.deadlock_grace
 
     @deadlock_grace.setter
-    def deadlock_grace(self, seconds: float) -> None:
+    def deadlock_grace(self, seconds: float | None) -> None:
+        if seconds is not None and not seconds >= 0:
+            raise ValueError(f"deadlock_grace must be a number of seconds >= 0, or None to wait forever; got {seconds!r}")
         self._endings.deadlock_grace = seconds
 
     @property

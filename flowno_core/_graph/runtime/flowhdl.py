@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from ..._kernel.task import TaskHandle
 from ..description.finalized import FinalizedNode
 from ..description.namespace import FlowHDLView
+from .endings import DEADLOCK_GRACE_SECONDS
 from .flow import Flow
 
 
@@ -37,9 +38,9 @@ class FlowHDL(FlowHDLView):
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
     _is_flow: ClassVar[bool] = True
 
-    def __init__(self, *, clock: Any = None) -> None:
+    def __init__(self, *, clock: Any = None, deadlock_grace: float | None = DEADLOCK_GRACE_SECONDS) -> None:
         super().__init__(self._register_finalized)
-        self._flow: Flow = Flow(clock=clock)
+        self._flow: Flow = Flow(clock=clock, deadlock_grace=deadlock_grace)
 
     def _register_finalized(self, node: FinalizedNode) -> None:
         self._flow.add_node(node)  # looked up each time: code written for flowno may replace ``_flow``

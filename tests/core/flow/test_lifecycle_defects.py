@@ -328,3 +328,88 @@ def test_replacing_a_flowhdl_s_flow_before_the_block_registers_the_nodes_with_th
 def test_generation_is_a_real_type_alias():
     assert (Generation | int) is not None
     assert isinstance((1, 2), Generation.__args__[0].__origin__)  # tuple[int, ...] | None
+
+
+# -- 5 and 9: deadlock detection counts every task, and waits other threads can end get a grace ----------
+def test_a_helper_task_waiting_forever_is_reported_by_name_instead_of_hanging():
+    from flowno_core import DeadlockError, Event, spawn
+
+    never = Event()
+
+    async def forgotten_helper() -> None:
+        await never.wait()
+
+    @node
+    async def Spawns() -> int:
+        await spawn(forgotten_helper())
+        return 1
+
+    with vflow() as f:
+        f.s = Spawns()
+    with pytest.raises(DeadlockError, match="forgotten_helper") as info:
+        f.run_until_complete()
+    assert "task forgotten_helper: waiting for an Event to be set" in str(info.value)
+    assert f.s.get_data() == (1,)  # the nodes completed; only the helper hung
+
+
+def test_a_node_fed_from_another_thread_within_the_grace_is_not_a_deadlock():
+    from flowno_core import Event
+
+    arrived = Event()
+    box: list[int] = []
+
+    @node
+    async def Sensor() -> int:
+        await arrived.wait()
+        return box[0]
+
+    with FlowHDL() as f:  # the default grace (a few seconds): longer than the thread takes
+        f.s = Sensor()
+
+    async def deliver() -> None:
+        box.append(42)
+        await arrived.set()
+
+    def feeder() -> None:
+        time.sleep(0.4)  # longer than the 0.25 s after which the old runtime gave up
+        f.create_task(deliver())
+
+    thread = threading.Thread(target=feeder)
+    thread.start()
+    f.run_until_complete()
+    thread.join()
+    assert f.s.get_data() == (42,)
+
+
+def test_deadlock_grace_none_waits_for_other_threads_forever():
+    from flowno_core import Event
+
+    go = Event()
+    stalled = threading.Event()
+
+    @node
+    async def Waits() -> str:
+        await go.wait()
+        return "released"
+
+    with FlowHDL(deadlock_grace=None) as f:
+        f.w = Waits()
+    f._flow.event_loop.add_stall_handler(lambda: stalled.set())  # tells the test the loop is idle
+
+    async def release() -> None:
+        await go.set()
+
+    def releaser() -> None:
+        stalled.wait(10)
+        f.create_task(release())
+
+    thread = threading.Thread(target=releaser)
+    thread.start()
+    f.run_until_complete()
+    thread.join()
+    assert f.w.get_data() == ("released",)
+
+
+def test_deadlock_grace_is_validated():
+    with pytest.raises(ValueError, match="deadlock_grace"):
+        FlowHDL(deadlock_grace=-1)
