@@ -348,7 +348,7 @@ def test_a_helper_task_waiting_forever_is_reported_by_name_instead_of_hanging():
         f.s = Spawns()
     with pytest.raises(DeadlockError, match="forgotten_helper") as info:
         f.run_until_complete()
-    assert "task forgotten_helper: waiting for an Event to be set" in str(info.value)
+    assert "forgotten_helper: waiting for an Event to be set" in str(info.value)
     assert f.s.get_data() == (1,)  # the nodes completed; only the helper hung
 
 
