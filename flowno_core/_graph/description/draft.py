@@ -26,14 +26,11 @@ from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, TypeVarTuple, Unpack
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, TypeVarTuple, Unpack
 
 from ..rules.accumulate import combine_pair
 from .ports import EMPTY, InputPortIndex, NodePlaceholder, OutputPortIndex, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft
-
-if TYPE_CHECKING:
-    from .finalized import FinalizedNode
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -267,15 +264,16 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
     def get_output_nodes(self) -> list[DraftNode]:
         return [consumer for consumers in self._connected_output_nodes.values() for consumer in consumers]
 
-    def _blank_finalized(self) -> "FinalizedNode[Unpack[Ts], ReturnTupleT_co]":
+    #: the class of finalized nodes: set by finalized.py, which builds on this module
+    _finalized_class: ClassVar[type[Any]]
+
+    def _blank_finalized(self) -> Any:
         """A finalized node for this draft, without connections (as flowno's ``_blank_finalized``).
 
         Lets a single node run in a hand-built ``Flow`` (``flow.add_node(Main()._blank_finalized())``)
         or have its stored data exercised directly (``push_data``/``get_data``).
         """
-        from .finalized import FinalizedNode  # finalized.py imports this module
-
-        return FinalizedNode(self)
+        return self._finalized_class(self)
 
     def get_input_nodes(self) -> list[DraftNode]:
         nodes: list[DraftNode] = []

@@ -196,3 +196,6 @@ class FinalizedNode(Generic[Unpack[Ts], ReturnTupleT_co]):
 
     def __repr__(self) -> str:
         return repr(self._draft_node)
+
+
+DraftNode._finalized_class = FinalizedNode
