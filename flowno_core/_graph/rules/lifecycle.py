@@ -17,15 +17,15 @@ is not paused. They are not phases: they wait in ``pending`` (a small set of ``R
 are taken when the node next can act (``defer`` / ``take``). A node that must be skipped while it is
 busy likewise takes the skip when its evaluation ends.
 
-``render_markdown`` and ``render_mermaid`` print the tables; docs/design.md holds their output and
-a test checks it is current.
+``render_markdown`` and ``render_mermaid`` print the tables; docs/design.md holds their output
+(``render_all()`` prints it) and a test checks it is current.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 
 class IllegalTransition(RuntimeError):
@@ -193,13 +193,13 @@ LAP_TABLE: dict[LapPhase, dict[LapEvent, LapPhase]] = {
 class RunPhase(enum.Enum):
     """A flow's runs: one is running, or the last one ended in exactly one way."""
 
-    READY = ("ready", "never run, or the last run completed: the next run starts every node afresh")
+    READY = ("ready", "never run: the first run starts every node")
     RUNNING = ("running", "run_until_complete is running")
-    COMPLETED = ("completed", "nothing was left to do")
-    LIMIT_REACHED = ("limit reached", "a node reached its stop_at_node_generation")
-    FAILED = ("failed", "a node's error ended the run, or errors were collected")
-    CANCELLED = ("cancelled", "Ctrl-C or a cancellation ended the run")
-    DEADLOCKED = ("deadlocked", "nothing could make progress")
+    COMPLETED = ("completed", "nothing was left to do: the next run starts every node afresh")
+    LIMIT_REACHED = ("limit reached", "a node reached its stop_at_node_generation; the next run continues")
+    FAILED = ("failed", "a node's error ended the run, or errors were collected; the next run continues")
+    CANCELLED = ("cancelled", "Ctrl-C or a cancellation ended the run; the next run continues")
+    DEADLOCKED = ("deadlocked", "nothing could make progress; the next run continues")
 
     def __init__(self, label: str, meaning: str) -> None:
         self.label = label
@@ -230,58 +230,44 @@ RUN_TABLE: dict[RunPhase, dict[RunEvent, RunPhase]] = {
 }
 
 
-class Machine(Generic[P, E]):
-    """A lifecycle with a table and one current phase (laps and runs; nodes use ``apply``)."""
+def follow(table: dict[P, dict[E, P]], phase: P, event: E, owner: object) -> P:
+    """The phase ``event`` leads to from ``phase`` in ``table`` (laps and runs; nodes use ``apply``).
 
-    __slots__ = ("owner", "table", "phase")
-
-    def __init__(self, owner: str, table: dict[P, dict[E, P]], start: P) -> None:
-        self.owner = owner
-        self.table = table
-        self.phase = start
-
-    def apply(self, event: E) -> P:
-        """Move by ``event``; returns the old phase. Raises IllegalTransition if the row lacks it."""
-        phase = self.phase
-        new = self.table[phase].get(event)
-        if new is None:
-            raise IllegalTransition(
-                f"{self.owner}: event {event.name} is not allowed in phase {phase.name} "
-                f"(allowed: {', '.join(e.name for e in self.table[phase]) or 'none'})"
-            )
-        self.phase = new
-        return phase
-
-    def __repr__(self) -> str:
-        return f"<{self.owner} {self.phase.name}>"
+    Raises IllegalTransition naming ``owner``, the phase and the event when the row lacks it.
+    """
+    new = table[phase].get(event)
+    if new is None:
+        raise IllegalTransition(
+            f"{owner}: event {event.name} is not allowed in phase {phase.name} "
+            f"(allowed: {', '.join(e.name for e in table[phase]) or 'none'})"
+        )
+    return new
 
 
 # ---------------------------------------------------------------------------------------- printing
-def _rows(table: dict[Any, dict[Any, Any]]) -> Iterable[tuple[Any, Any, Any]]:
-    for phase, row in table.items():
-        for event, new in row.items():
-            yield phase, event, new
-
-
 def render_markdown(title: str, table: dict[Any, dict[Any, Any]], busy: bool = False) -> str:
-    """The table as markdown: one line per phase with its meaning, then one line per transition."""
-    lines = [f"#### {title}", "", "| phase | meaning |" + (" busy |" if busy else ""), "|---|---|" + ("---|" if busy else "")]
-    for phase in table:
-        lines.append(f"| `{phase.name}` | {phase.meaning} |" + (f" {'yes' if phase.busy else ''} |" if busy else ""))
-    lines += ["", "| phase | event | next phase |", "|---|---|---|"]
-    for phase, event, new in _rows(table):
-        lines.append(f"| `{phase.name}` | `{event.name}`: {event.value} | `{new.name}` |")
+    """The table as markdown: one row per phase with its moves, then what each event means."""
+    events: dict[Any, None] = {}
+    header = "| phase |" + (" busy |" if busy else "") + " meaning | event → next phase |"
+    lines = [f"#### {title}", "", header, "|---|" + ("---|" if busy else "") + "---|---|"]
+    for phase, row in table.items():
+        moves = ", ".join(f"`{event.name}` → `{new.name}`" for event, new in row.items())
+        events.update(dict.fromkeys(row))
+        lines.append(f"| `{phase.name}` |" + (f" {'yes' if phase.busy else ''} |" if busy else "") + f" {phase.meaning} | {moves} |")
+    lines += ["", "| event | when |", "|---|---|"]
+    lines += [f"| `{event.name}` | {event.value} |" for event in events]
     return "\n".join(lines)
 
 
 def render_mermaid(table: dict[Any, dict[Any, Any]]) -> str:
-    """The table as a Mermaid state diagram (one arrow per phase pair, events joined by commas)."""
+    """The table as a Mermaid state diagram (one arrow per pair of phases, its events joined)."""
     arrows: dict[tuple[str, str], list[str]] = {}
-    for phase, event, new in _rows(table):
-        arrows.setdefault((phase.name, new.name), []).append(event.name)
-    lines = ["stateDiagram-v2"]
-    for (old, new), events in arrows.items():
-        lines.append(f"    {old} --> {new}: {', '.join(events)}")
+    for phase, row in table.items():
+        for event, new in row.items():
+            if event is not NodeEvent.END_RUN:  # every phase goes back to IDLE: one note says so
+                arrows.setdefault((phase.name, new.name), []).append(event.name)
+    lines = ["stateDiagram-v2", "    [*] --> IDLE"]
+    lines += [f"    {old} --> {new}: {', '.join(names)}" for (old, new), names in arrows.items()]
     return "\n".join(lines)
 
 

@@ -41,12 +41,10 @@ class UnbreakableCycle(Exception, Generic[N]):
 @dataclass
 class Solution(Generic[N]):
     """What ``solve`` found: the nodes to run (one per leaf component, in discovery order) and the
-    other stale nodes it explored (``waiting`` for their upstream). ``settled`` is the part of
-    ``waiting`` in leaf components: their cycle has been started and will come round to them."""
+    other stale nodes it explored (``waiting`` for their upstream)."""
 
     chosen: list[N]
     waiting: list[N]
-    settled: list[N] = field(default_factory=list)
 
 
 def strongly_connected_components(
@@ -119,7 +117,6 @@ def solve(
     components = strongly_connected_components(head, edges)
     chosen: list[N] = []
     waiting: list[N] = []
-    settled: list[N] = []
     for component in components:
         members = set(component)
         is_leaf = all(producer in members for member in component for _, producer in cache[member])
@@ -134,8 +131,7 @@ def solve(
         chosen.append(pick)
         others = [member for member in ordered if member is not pick]
         waiting.extend(others)
-        settled.extend(others)
-    return Solution(chosen, waiting, settled)
+    return Solution(chosen, waiting)
 
 
 def find_unbreakable_cycle(

@@ -21,7 +21,7 @@ from ..._kernel.commands import Park
 from ..._kernel.parking import reschedule
 from ..description.finalized import FinalizedInputPort, FinalizedInputPortRef, FinalizedNode, NodeData
 from ..rules.generations import Generation
-from ..rules.lifecycle import LAP_TABLE, IllegalTransition, LapEvent, LapPhase, NodePhase, Request
+from ..rules.lifecycle import LAP_TABLE, LapEvent, LapPhase, NodePhase, Request, follow
 from ..rules.staleness import is_stale
 
 if TYPE_CHECKING:
@@ -227,10 +227,7 @@ class NodeState:
 
 def move_lap(state: NodeState, event: LapEvent) -> None:
     """Move the node's lap by ``event`` (the lap table, SPEC §3)."""
-    new = LAP_TABLE[state.lap_phase].get(event)
-    if new is None:
-        raise IllegalTransition(f"node {state!r}: lap event {event.name} is not allowed in lap phase {state.lap_phase.name}")
-    state.lap_phase = new
+    state.lap_phase = follow(LAP_TABLE, state.lap_phase, event, f"the lap of {state!r}")
 
 
 class Connection:

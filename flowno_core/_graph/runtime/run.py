@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._kernel.loop import EventLoop
-from ..rules.lifecycle import RUN_TABLE, IllegalTransition, NodeEvent, NodePhase, RunEvent, RunPhase, apply
+from ..rules.lifecycle import RUN_TABLE, NodeEvent, NodePhase, RunEvent, RunPhase, apply, follow
 from .instruments import FlowInstrument
 from .records import NodeState, public_status
 from . import continuation
@@ -88,10 +88,7 @@ class Run:
 
     def _move(self, event: RunEvent) -> RunPhase:
         phase = self.phase
-        new = RUN_TABLE[phase].get(event)
-        if new is None:
-            raise IllegalTransition(f"{self.flow!r}: run event {event.name} is not allowed in run phase {phase.name}")
-        self.phase = new
+        self.phase = follow(RUN_TABLE, phase, event, f"the run of {self.flow!r}")
         return phase
 
     # -- nodes ----------------------------------------------------------------------------------
