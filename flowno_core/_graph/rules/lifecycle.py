@@ -8,8 +8,8 @@ changes a phase. An event that is not in the table is refused with ``IllegalTran
 the owner, the phase and the event; the runtime decides *which* event happened and performs the
 effects (waking a task, publishing a value), but never assigns a phase itself.
 
-A node's row also says whether the node is *busy* in that phase (counted by the runtime to notice
-that a run has nothing left to do), so ``apply`` returns the change of the busy count.
+A node's phase also says whether the node is *busy* (counted to notice that a run has nothing left
+to do), so ``apply`` keeps that count (and a count of moves) in a tally the runtime passes in.
 
 Two requests can reach a node while it cannot act on them: being wanted again while an evaluation
 is in progress (its inputs changed after it gathered them) and being asked for more chunks while it
@@ -36,6 +36,8 @@ class IllegalTransition(RuntimeError):
 class NodePhase(enum.Enum):
     """Where a node is in its life within a run."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
+
     IDLE = ("idle", False, "parked between evaluations; nobody wants it")
     WAITING = ("waiting", False, "wanted, but waiting for stale upstream nodes to produce first")
     SCHEDULED = ("scheduled", True, "started: its task will begin an evaluation")
@@ -51,10 +53,13 @@ class NodePhase(enum.Enum):
         self.label = label
         self.busy = busy
         self.meaning = meaning
+        self.moves: dict[NodeEvent, tuple[NodePhase, int]] = {}  # its row of the table (set below)
 
 
 class NodeEvent(enum.Enum):
     """What can happen to a node (the runtime raises these, ``apply`` moves the phase)."""
+
+    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
 
     START = "a resolution found it ready (or chose it to break a cycle)"
     WAIT = "a resolution found stale inputs whose producers must run first"
@@ -72,8 +77,8 @@ class NodeEvent(enum.Enum):
     END_RUN = "the run ended (its task is closed; what it was doing is kept for the next run)"
 
 
-class Request(enum.IntFlag):
-    """Requests that wait in ``pending`` until the node can act on them."""
+class Request:
+    """Requests that wait in ``pending`` (a small int of these flags) until the node can act on them."""
 
     NONE = 0
     WANT = 1  # wanted again: inputs changed after this evaluation gathered them
@@ -85,6 +90,14 @@ class PhaseHolder(Protocol):
     """What ``apply`` needs of the object whose phase it moves (the runtime's node record)."""
 
     phase: Any
+
+
+class Tally(Protocol):
+    """Where ``apply`` counts (the runtime's run): busy nodes, moves, and who hears of each move."""
+
+    busy: int
+    moves: int
+    observer: Callable[[Any, NodePhase, NodeEvent], None] | None
 
 
 P = TypeVar("P", bound=enum.Enum)
@@ -115,44 +128,45 @@ for _phase, _row in NODE_TABLE.items():  # every node leaves a run idle; a wait 
     _row[V.END_RUN] = N.WAITING if _phase is N.WAITING else N.IDLE
 del N, V, _phase, _row
 
-#: ``(phase, event) -> (new phase, change of the busy count)``: the table in the form ``apply`` reads
-_NODE_MOVES: dict[tuple[NodePhase, NodeEvent], tuple[NodePhase, int]] = {
-    (phase, event): (new, int(new.busy) - int(phase.busy))
-    for phase, row in NODE_TABLE.items()
-    for event, new in row.items()
-}
+# Each phase keeps its own row as ``{event: (new phase, change of the busy count)}``: the form
+# ``apply`` reads, one dict lookup per move.
+for _phase, _row in NODE_TABLE.items():
+    _phase.moves = {event: (new, int(new.busy) - int(_phase.busy)) for event, new in _row.items()}
+del _phase, _row
 
 
-def apply(node: PhaseHolder, event: NodeEvent, observer: Callable[[Any, NodePhase, NodeEvent], None] | None = None) -> int:
-    """Move ``node.phase`` by ``event``; returns the change of the busy count (-1, 0 or 1).
+def apply(node: PhaseHolder, event: NodeEvent, tally: Tally) -> None:
+    """Move ``node.phase`` by ``event``; count the move and the change of busy nodes in ``tally``,
+    then tell ``tally.observer(node, old_phase, event)`` if there is one.
 
-    ``observer(node, old_phase, event)`` is called after the move (the runtime's instruments).
-    Raises IllegalTransition when the node's phase has no row for ``event``.
+    Raises IllegalTransition when the node's phase has no row for ``event`` (nothing changes).
     """
     phase = node.phase
     try:
-        new, busy = _NODE_MOVES[phase, event]
+        new, busy = phase.moves[event]
     except KeyError:
         raise IllegalTransition(
             f"node {node!r}: event {event.name} is not allowed in phase {phase.name} "
             f"(allowed: {', '.join(e.name for e in NODE_TABLE[phase]) or 'none'})"
         ) from None
     node.phase = new
+    tally.busy += busy
+    tally.moves += 1
+    observer = tally.observer
     if observer is not None:
         observer(node, phase, event)
-    return busy
 
 
 class Pending(Protocol):
-    pending: Request
+    pending: int
 
 
-def defer(node: Pending, request: Request) -> None:
-    """Remember ``request`` until the node can act on it."""
+def defer(node: Pending, request: int) -> None:
+    """Remember ``request`` (a ``Request`` flag) until the node can act on it."""
     node.pending |= request
 
 
-def take(node: Pending, request: Request) -> bool:
+def take(node: Pending, request: int) -> bool:
     """Whether ``request`` was pending; it is no longer."""
     pending = node.pending
     if pending & request:
@@ -165,6 +179,8 @@ def take(node: Pending, request: Request) -> bool:
 class LapPhase(enum.Enum):
     """The latest lap of a streaming node (one run of its generator, main generation k)."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
+
     NONE = ("none", "the node never streamed")
     OPEN = ("open", "chunks (k, 0), (k, 1), ... are being published")
     CLOSED = ("closed", "the lap ended: its final value (k,) is published (or the node failed)")
@@ -176,6 +192,10 @@ class LapPhase(enum.Enum):
 
 
 class LapEvent(enum.Enum):
+    """What can happen to a lap."""
+
+    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
+
     OPEN = "the first chunk of a lap (or the end of a lap with no chunks) is published"
     CLOSE = "the final value is published, or the producer failed"
     CUT = "the run stopped while the lap was open"
@@ -193,6 +213,8 @@ LAP_TABLE: dict[LapPhase, dict[LapEvent, LapPhase]] = {
 class RunPhase(enum.Enum):
     """A flow's runs: one is running, or the last one ended in exactly one way."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
+
     READY = ("ready", "never run: the first run starts every node")
     RUNNING = ("running", "run_until_complete is running")
     COMPLETED = ("completed", "nothing was left to do: the next run starts every node afresh")
@@ -207,6 +229,10 @@ class RunPhase(enum.Enum):
 
 
 class RunEvent(enum.Enum):
+    """What can happen to a run."""
+
+    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
+
     START = "run_until_complete begins"
     QUIESCENT = "no node is busy and none is wanted"
     LIMIT = "a node's generation reached its limit"

@@ -16,7 +16,7 @@ import time
 from ..._kernel.task import Task
 from ...errors import DeadlockError, NodeExecutionError
 from ..rules.generations import Generation
-from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, defer
+from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer
 from .records import Connection, NodeSlot, NodeState
 from .run import Run
 from .scheduler import Scheduler
@@ -54,7 +54,7 @@ class Endings:
         note = f"raised by node {state.node!r} while computing generation {target}"
         if note not in getattr(error, "__notes__", ()):
             error.add_note(note)
-        run.move(state, NodeEvent.FAIL)
+        apply(state, NodeEvent.FAIL, run)
         if run.terminate_on_error:
             run.end(RunEvent.FAIL, error)
             return
@@ -77,7 +77,7 @@ class Endings:
                     continue
                 seen.add(consumer)
                 if consumer.phase in _SKIPPABLE:
-                    self.run.move(consumer, NodeEvent.SKIP)
+                    apply(consumer, NodeEvent.SKIP, self.run)
                 else:
                     defer(consumer, Request.SKIP)  # it is evaluating: skipped when that ends
                 self._release_inputs(consumer)

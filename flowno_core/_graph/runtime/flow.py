@@ -32,7 +32,7 @@ from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError
 from ..description.draft import DraftNode
 from ..description.finalized import FinalizedNode
-from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase
+from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
 from . import gc_pause
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
 from .endings import DEADLOCK_GRACE_SECONDS, Endings
@@ -280,7 +280,7 @@ class Flow:
             if state.lap_phase is LapPhase.OPEN and state.phase is not NodePhase.BARRIER:
                 move_lap(state, LapEvent.CUT)  # a stream left mid-lap restarts as a new lap (D5)
                 state.cut_inputs = [conn.consumed for conn in state.inputs]
-            run.move(state, NodeEvent.END_RUN)
+            apply(state, NodeEvent.END_RUN, run)
             state.task = None
             state.slot.task = None
             state.queued = False

@@ -4,8 +4,9 @@ Theory of operation: a ``Run`` lives as long as its flow and is re-armed by ever
 ``run_until_complete``. It holds what the scheduler, the evaluations and the endings share (the
 event loop, the count of busy nodes, the active instrument, the collected errors) and the run's own
 lifecycle (``rules.lifecycle.RUN_TABLE``): a run is RUNNING until exactly one ending happens
-(completed, limit reached, failed, cancelled, deadlocked). ``move`` is the one place where a
-node's phase changes: it applies the node table, keeps the busy count, and tells the instrument.
+(completed, limit reached, failed, cancelled, deadlocked). It is the tally every node move
+(``rules.lifecycle.apply``) counts in: busy nodes, moves, and the observer that tells the active
+instrument of every status change, pause, resume and stall.
 
 When a run ends any other way than by completing, ``end`` first records the *continuation* of every
 node (``continuation.capture``: what it was doing, in the order it was scheduled) and only then
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._kernel.loop import EventLoop
-from ..rules.lifecycle import RUN_TABLE, NodeEvent, NodePhase, RunEvent, RunPhase, apply, follow
+from ..rules.lifecycle import RUN_TABLE, NodeEvent, NodePhase, RunEvent, RunPhase, follow
 from .instruments import FlowInstrument
 from .records import NodeState, public_status
 from . import continuation
@@ -40,6 +41,7 @@ class Run:
         self.flow = flow  # what instruments receive as ``flow``
         self.loop = loop
         self.phase = RunPhase.READY
+        self.stopping = True  # not RUNNING: nothing new may start (kept by _move; read on hot paths)
         self.states: list[NodeState] = []
         self.busy = 0
         self.moves = 0  # node transitions so far (a draining run ends when a round makes none)
@@ -62,10 +64,6 @@ class Run:
         self.observer = None if instrument is None else self._observe
         return previous
 
-    @property
-    def stopping(self) -> bool:
-        """The run has ended (its tasks may still be cleaning up): nothing new may start."""
-        return self.phase is not RUNNING
 
     def end(self, event: RunEvent, error: BaseException | None = None, stop_kernel: bool = True) -> bool:
         """End the run by ``event`` (the first ending wins) and stop the kernel, which raises ``error``.
@@ -88,19 +86,15 @@ class Run:
 
     def _move(self, event: RunEvent) -> RunPhase:
         phase = self.phase
-        self.phase = follow(RUN_TABLE, phase, event, f"the run of {self.flow!r}")
+        self.phase = new = follow(RUN_TABLE, phase, event, f"the run of {self.flow!r}")
+        self.stopping = new is not RUNNING
         return phase
 
     # -- nodes ----------------------------------------------------------------------------------
-    def move(self, state: NodeState, event: NodeEvent) -> None:
-        """Move ``state`` by ``event`` (the node table) and keep the busy count."""
-        self.busy += apply(state, event, self.observer)
-        self.moves += 1
-
     def stamp(self, state: NodeState) -> None:
         """Remember when ``state`` was scheduled or woken (the order of a continuation)."""
-        self.seq += 1
-        state.seq = self.seq
+        self.seq = seq = self.seq + 1
+        state.seq = seq
 
     def _observe(self, state: NodeState, old: NodePhase, event: NodeEvent) -> None:
         instrument = self.instrument
