@@ -44,7 +44,7 @@ class NodePhase(enum.Enum):
     RUNNING = ("running", True, "evaluating: gathering inputs, in the node's code, or publishing")
     STALLED = ("stalled", True, "in an evaluation, reading a stream that has no new chunk yet")
     PAUSED = ("paused", False, "a generator between chunks that nobody asked to go on")
-    HELD = ("held", True, "a generator between chunks, asked to go on, waiting for a reader that is behind")
+    HELD = ("held", True, "a generator between chunks that is to go on: waiting for a reader behind, or its turn")
     BARRIER = ("barrier", True, "evaluated; waiting for level-0 readers of its previous value before publishing")
     FAILED = ("failed", False, "its evaluation failed in this run (terminate_on_node_error=False)")
     SKIPPED = ("skipped", False, "depends on a failed node: not evaluated again in this run")

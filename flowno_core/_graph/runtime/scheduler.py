@@ -45,9 +45,10 @@ from .streams import BETWEEN_CHUNKS, ValueStream, finish_connection
 # on Python 3.11, a global 6 ns)
 IDLE, WAITING, SCHEDULED, FAILED = NodePhase.IDLE, NodePhase.WAITING, NodePhase.SCHEDULED, NodePhase.FAILED
 PAUSED, STALLED, BARRIER, SKIPPED = NodePhase.PAUSED, NodePhase.STALLED, NodePhase.BARRIER, NodePhase.SKIPPED
-START, FINISH, RESUME, STALL, UNSTALL = NodeEvent.START, NodeEvent.FINISH, NodeEvent.RESUME, NodeEvent.STALL, NodeEvent.UNSTALL
+START, FINISH, HOLD, RESUME = NodeEvent.START, NodeEvent.FINISH, NodeEvent.HOLD, NodeEvent.RESUME
+STALL, UNSTALL = NodeEvent.STALL, NodeEvent.UNSTALL
 RUNNING = RunPhase.RUNNING
-WANT = Request.WANT
+WANT, MORE = Request.WANT, Request.MORE
 NEVER_STREAMED = LapPhase.NONE
 
 
@@ -286,7 +287,7 @@ class Scheduler:
             if producer.holders == 0:
                 self.resume_producer(producer)
             else:
-                apply(producer, NodeEvent.HOLD, self.run)  # a reader is behind: go on once it caught up
+                apply(producer, HOLD, self.run)  # a reader is behind: go on once it caught up
         elif phase is IDLE or phase is WAITING:
             self.enqueue(producer)
             self.process()
@@ -301,40 +302,51 @@ class Scheduler:
             self.resume_producer(producer)
 
     def resume_producer(self, producer: NodeState) -> None:
+        """Let a producer between chunks make its next one: it waits (HELD, busy) for its task to run."""
         run = self.run
         if run.phase is not RUNNING:
             return
-        take(producer, Request.MORE)
-        apply(producer, RESUME, run)
-        run.stamp(producer)
+        producer.pending &= ~MORE  # (take, inlined) this is the "more" it was asked for
+        if producer.phase is PAUSED:
+            apply(producer, HOLD, run)
+        run.seq = producer.seq = run.seq + 1  # (Run.stamp, inlined)
         producer.slot.wake()
 
     async def stall(self, conn: Connection) -> None:
-        """The consumer's stream has nothing new: wait for the producer (and ask it for more)."""
+        """The consumer's stream has nothing new: get the producer going, and wait (STALLED) unless
+        the producer's next step could run right here."""
         consumer = conn.consumer
         producer = conn.producer
         run = self.run
-        consumer.stalled_on = conn
-        apply(consumer, STALL, run)
-        parked = True
         if producer.phase in BETWEEN_CHUNKS and not producer.holders and run.phase is RUNNING:
-            take(producer, Request.MORE)  # resume it (resume_producer, without waking it yet)
-            apply(producer, RESUME, run)
-            run.stamp(producer)
             task = producer.slot.task
             if task is not None and self.loop.can_step_inline() and _no_reader_starting(producer):
                 # Run the producer's next step right here instead of parking and waiting for the
                 # run queue: it publishes the next chunk (or parks on something else) and we read
                 # on. Two task switches saved per chunk; the kernel bounds how often this happens.
+                # The consumer waits for no one, so it stays RUNNING; an instrument still sees the
+                # stall flowno reported (STALLED makes no other difference during the step).
+                watched = run.observer is not None
+                if watched:
+                    consumer.stalled_on = conn
+                    apply(consumer, STALL, run)
+                producer.pending &= ~MORE
+                apply(producer, RESUME, run)  # it runs at once: no need to wait in HELD
+                run.seq = producer.seq = run.seq + 1
                 producer.slot.task = None
                 self.loop.step_inline(task)
-                parked = run.phase is not RUNNING  # a limit or an error ended the run: our code must not go on
-            else:
-                producer.slot.wake()  # (if it was not parked, it is letting its readers run first)
+                if run.phase is not RUNNING:  # a limit or an error ended the run: our code must not go on
+                    await park_trap(conn.park_command)
+                if watched:
+                    apply(consumer, UNSTALL, run)
+                    consumer.stalled_on = None
+                return
+            self.resume_producer(producer)  # (if it is not parked, it is letting its readers run first)
         else:
             self.want_more(producer)
-        if parked:
-            await park_trap(conn.park_command)
+        consumer.stalled_on = conn
+        apply(consumer, STALL, run)
+        await park_trap(conn.park_command)
         if consumer.phase is STALLED:
             apply(consumer, UNSTALL, run)
         consumer.stalled_on = None
