@@ -19,8 +19,11 @@ def is_stale(producer_gen: Generation, consumer_gen: Generation, minimum_run_lev
     >>> is_stale((0, 1), (0, 0), 1, 0), is_stale((0,), (0, 1), 1, 0), is_stale((0, 0), None, 0, 0)
     (False, False, True)
     """
-    if producer_gen is not None and consumer_gen is not None and len(producer_gen) == 1 and len(consumer_gen) == 1:
-        return producer_gen[0] + stitch <= consumer_gen[0]  # the common case: two final values
+    if producer_gen is not None and len(producer_gen) == 1:  # the common cases: a final value...
+        if consumer_gen is None:
+            return producer_gen[0] + stitch < 0  # ...against nothing consumed yet
+        if len(consumer_gen) == 1:
+            return producer_gen[0] + stitch <= consumer_gen[0]  # ...against another final value
     effective = stitched_generation(clip_generation(producer_gen, minimum_run_level), stitch)
     if effective and effective[0] < 0:
         effective = None  # (an offset below zero: a stop cut the producer's lap, see evaluation.py)

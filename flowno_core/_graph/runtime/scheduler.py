@@ -245,11 +245,13 @@ class Scheduler:
             # The common case, without the queue: when every wanted consumer can simply start,
             # starting them in order is exactly what resolving the queue would do.
             for consumer in wanted:
-                if consumer.phase is not IDLE or not self.ready(consumer):
+                phase = consumer.phase
+                if (phase is not IDLE and phase is not WAITING) or not self.ready(consumer):
                     break
             else:
                 for consumer in wanted:
-                    if consumer.phase is IDLE:
+                    phase = consumer.phase
+                    if phase is IDLE or phase is WAITING:
                         self.start(consumer)
                 return
         for consumer in wanted:
