@@ -44,6 +44,7 @@ from .run import CURRENT_FLOW, Run
 from .scheduler import Scheduler
 
 _FRESH_STARTS = (RunPhase.READY, RunPhase.COMPLETED)
+IDLE = NodePhase.IDLE
 _BETWEEN_EVALUATIONS = frozenset((NodePhase.IDLE, NodePhase.WAITING, NodePhase.SKIPPED, NodePhase.FAILED))
 
 
@@ -277,18 +278,23 @@ class Flow:
         """Every node leaves the run idle, its task gone; what was going on is in the continuation."""
         run = self._run
         for state in self._states:
+            if state.task is None and state.phase is IDLE and not state.queued:
+                continue  # it did not run in this run: nothing to tidy
             if state.lap_phase is LapPhase.OPEN and state.phase is not NodePhase.BARRIER:
                 move_lap(state, LapEvent.CUT)  # a stream left mid-lap restarts as a new lap (D5)
                 state.cut_inputs = [conn.consumed for conn in state.inputs]
-            apply(state, NodeEvent.END_RUN, run)
+            if state.phase is not IDLE:
+                apply(state, NodeEvent.END_RUN, run)
             state.task = None
             state.slot.task = None
             state.queued = False
             state.holders = 0
             state.stalled_on = None
-            state.streams = []
+            if state.streams:
+                state.streams = []
             state.args = NO_ARGS
-            state.defaulted = []
+            if state.defaulted:
+                state.defaulted = []
             for conn in state.stream_outputs:
                 conn.waiter = None
                 conn.holding = False
