@@ -13,6 +13,8 @@ import pytest
 from flowno_core import (
     Event,
     EventLoop,
+    Lock,
+    Semaphore,
     SocketHandle,
     TaskCancelled,
     current_event_loop,
@@ -247,6 +249,31 @@ def test_stop_and_exit_during_the_cleanup_do_not_change_how_the_run_ended():
 
     end_a_run_during(cleanup)  # still returns "done"
     assert log == ["still cleaning up"]
+
+
+@pytest.mark.parametrize("primitive", ["lock", "semaphore"])
+def test_a_task_handed_a_lock_as_the_run_ends_passes_it_on_to_a_cleanup_that_needs_it(primitive):
+    log = []
+    lock = Lock() if primitive == "lock" else Semaphore(1)
+
+    async def waiter():
+        async with lock:  # handed the lock as the run ends: cancelled before it runs again
+            log.append("waiter got the lock")
+
+    async def holder():
+        await lock.acquire()
+        await spawn(waiter())
+        await sleep(1)  # the waiter is parked on the lock
+        try:
+            current_event_loop().stop("done")
+            await lock.release()  # hands the lock to the waiter, then the run ends
+            await sleep(0)  # (a Semaphore's release does not yield by itself)
+        finally:
+            async with lock:
+                log.append("holder cleaned up with the lock")
+
+    assert EventLoop(clock=VirtualClock()).run_until_complete(holder(), join=True) == "done"
+    assert log == ["holder cleaned up with the lock"]
 
 
 # ---------------------------------------------------------------------------------------- D11
