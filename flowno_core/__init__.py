@@ -21,9 +21,10 @@ from ._graph.description.ports import NodePlaceholder
 from ._graph.runtime.flow import Flow
 from ._graph.runtime.records import NodeTaskStatus
 from ._graph.runtime.streams import Stream
+from ._inlet import Inlet
 from ._kernel.clock import VirtualClock
-from ._kernel.instruments import EventLoopInstrument
 from ._kernel.current import current_task
+from ._kernel.instruments import EventLoopInstrument
 from ._kernel.loop import EventLoop, current_event_loop
 from ._kernel.task import TaskHandle
 from ._kernel.threads import to_thread
@@ -91,6 +92,7 @@ __all__ = [
     # flowno_core additions
     "DeadlockError",
     "FinalizedNode",
+    "Inlet",
     "Semaphore",
     "VirtualClock",
     "fail_after",

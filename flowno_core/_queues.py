@@ -6,11 +6,13 @@ by someone else in between is not an error, and a cancelled getter never swallow
 kernel only throws into a woken task at its next checkpoint). ``put`` appends and wakes the oldest
 getter; with ``maxsize`` it parks while the queue is full. ``close`` wakes everybody; getters drain
 what is left and then get ``QueueClosedError``. ``AsyncSetQueue`` keeps a membership dict so
-``put`` of an item already queued and ``in`` are O(1).
+``put`` of an item already queued and ``in`` are O(1). ``ClosableQueue`` is the face the queues
+and ``Inlet`` share: ``closed``, ``len()``, a repr, and iteration that ends at close.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Hashable, Iterable
 from typing import Any, Generic, TypeVar
@@ -24,7 +26,37 @@ T = TypeVar("T")
 H = TypeVar("H", bound=Hashable)
 
 
-class AsyncQueue(Generic[T]):
+class ClosableQueue(ABC, Generic[T]):
+    """A queue that can be closed: ``get`` raises QueueClosedError once it is closed and empty,
+    and async iteration over ``get`` ends then."""
+
+    def __init__(self) -> None:
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    async def get(self) -> T: ...
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} items={len(self)} closed={self._closed}>"
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return await self.get()
+        except QueueClosedError:
+            raise StopAsyncIteration from None
+
+
+class AsyncQueue(ClosableQueue[T]):
     """A FIFO queue for tasks, optionally bounded, that can be closed.
 
     Example::
@@ -44,9 +76,9 @@ class AsyncQueue(Generic[T]):
     def __init__(self, maxsize: int | None = None) -> None:
         if maxsize is not None and maxsize <= 0:
             raise ValueError(f"maxsize must be a positive int or None, got {maxsize!r}")
+        super().__init__()
         self.items: deque[T] = deque()
         self.maxsize = maxsize
-        self._closed = False
         self._getters = ParkingLot("an item from an AsyncQueue")
         self._putters = ParkingLot("room in a full AsyncQueue")
 
@@ -56,7 +88,7 @@ class AsyncQueue(Generic[T]):
         return self._closed
 
     @closed.setter
-    def closed(self, value: bool) -> None:
+    def closed(self, value: bool) -> None:  # flowno's queues could be closed by assignment
         self._closed = value
         if value:
             self._wake_everyone()
@@ -66,9 +98,6 @@ class AsyncQueue(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} items={len(self.items)} closed={self._closed}>"
 
     # -- operations -------------------------------------------------------------------------------
     async def put(self, item: T) -> None:
@@ -134,15 +163,6 @@ class AsyncQueue(Generic[T]):
         self._putters.unpark_all()
 
     # -- iteration --------------------------------------------------------------------------------
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        try:
-            return await self.get()
-        except QueueClosedError:
-            raise StopAsyncIteration from None
-
     def until_empty(self) -> AsyncIterator[T]:
         """Iterate until the first moment the queue is empty, then close it."""
         return _UntilEmpty(self)

@@ -5,7 +5,8 @@ waking = ``unpark_one``/``unpark_all`` (FIFO). Ownership is handed over directly
 makes the oldest waiter the owner before waking it, and ``Condition.notify`` moves waiters from the
 condition's lot into the lock's lot, so they wake in FIFO order exactly when they own the lock
 (D12). Cancellation removes a waiter from its lot (kernel ``abort``), so no primitive ever sees a
-stale waiter. Fast paths (free lock, set event, open latch) never yield.
+stale waiter; a task handed the lock (or a semaphore's permit) and cancelled before it could run
+(at the end of a run) passes it on. Fast paths (free lock, set event, open latch) never yield.
 """
 
 from __future__ import annotations
@@ -108,7 +109,12 @@ class Lock:
             return
         if owner is task:
             raise RuntimeError(f"task {task.name} already holds this Lock; Lock is not reentrant")
-        await park_trap(self._lot.park_command)  # release() made us the owner before waking us
+        try:
+            await park_trap(self._lot.park_command)  # release() made us the owner before waking us
+        except BaseException:
+            if self._owner is task:  # handed the lock, then cancelled before it could run: pass it on
+                self._hand_off()
+            raise
 
     async def release(self) -> None:
         """Release the lock; the oldest waiter gets it and runs before the releaser resumes."""
@@ -239,13 +245,14 @@ class Semaphore:
                 ...
     """
 
-    __slots__ = ("_value", "_lot")
+    __slots__ = ("_value", "_lot", "_handed")
 
     def __init__(self, value: int = 1) -> None:
         if value < 0:
             raise ValueError(f"Semaphore value must be >= 0, got {value}")
         self._value = value
         self._lot = ParkingLot("a Semaphore")
+        self._handed: set[Task] = set()  # woken with a permit, not resumed yet
 
     @property
     def value(self) -> int:
@@ -255,14 +262,25 @@ class Semaphore:
         if self._value > 0:
             self._value -= 1
             return
-        await park_trap(self._lot.park_command)  # release() handed us its permit
+        task = _running_task("Semaphore.acquire()")
+        try:
+            await park_trap(self._lot.park_command)  # release() handed us its permit
+        except BaseException:
+            if task in self._handed:  # handed a permit, then cancelled before it could run: pass it on
+                self._handed.discard(task)
+                self.release_nowait()
+            raise
+        self._handed.discard(task)
 
     async def release(self) -> None:
         self.release_nowait()
 
     def release_nowait(self) -> None:
-        if self._lot.unpark_one() is None:
+        task = self._lot.unpark_one()
+        if task is None:
             self._value += 1
+        else:
+            self._handed.add(task)
 
     async def __aenter__(self) -> None:
         await self.acquire()

@@ -19,6 +19,10 @@ INTERNAL_NAMES = [
     "QueueClosedError", "AsyncSetQueue", "CountdownLatch", "current_task", "Generation", "RunLevel",
     "NodeTaskStatus", "FlowInstrument", "EventLoopInstrument",
 ]
+ADDITION_NAMES = [
+    "DeadlockError", "FinalizedNode", "Inlet", "Semaphore", "VirtualClock", "fail_after", "move_on_after",
+    "to_thread",
+]
 IO_NAMES = [
     "HttpClient", "Headers", "HttpServer", "Response", "OkStreamingResponse", "ErrStreamingResponse",
     "streaming_response_is_ok", "HTTPException",
@@ -31,7 +35,7 @@ GENERIC_ARITY = {
 }
 
 
-@pytest.mark.parametrize("name", FLOWNO_NAMES + INTERNAL_NAMES)
+@pytest.mark.parametrize("name", FLOWNO_NAMES + INTERNAL_NAMES + ADDITION_NAMES)
 def test_every_promised_name_is_exported(name):
     assert name in flowno_core.__all__
     assert getattr(flowno_core, name) is not None

@@ -2,9 +2,10 @@
 
 Theory of operation: the loop asks its clock for ``now()`` and, when it is about to block until the
 next timer, for ``real_wait(seconds, io_pending)``: how many *real* seconds the selector should
-block. The monotonic clock blocks for the whole time. The virtual clock blocks for no time (or for a
-short grace period while real I/O or threads are in flight) and then jumps its time forward to the
-timer's deadline, so a test that sleeps for an hour runs in microseconds and is deterministic.
+block. The monotonic clock blocks for the whole time. The virtual clock blocks for no time (or, while
+something outside the loop may still wake it: real I/O, a worker thread, an open Inlet, for a short
+grace period) and then jumps its time forward to the timer's deadline, so a test that sleeps for an
+hour runs in microseconds and is deterministic.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class MonotonicClock:
 class VirtualClock:
     """Virtual time that jumps to the next timer whenever the loop would otherwise block.
 
-    ``io_grace`` is how many real seconds to wait for real I/O or worker threads before jumping
-    (so a loopback server gets its chance to answer before a virtual timeout fires).
+    ``io_grace`` is how many real seconds to wait for real I/O, worker threads or an open Inlet
+    before jumping (so a loopback server gets its chance to answer before a virtual timeout fires).
 
     Example::
 

@@ -18,7 +18,11 @@ Theory of operation
   objects are thrown back into the task as ``UnknownCommandError``.
 * Blocking = ``Park`` on a waitable (see ``parking``). Cancelling takes a task out of its wait and
   delivers one TaskCancelled, at most once in the task's life (see ``cancellation``, D11).
-* When nothing is runnable and no timer, socket or thread can wake anything, the loop calls its
+* *Outside waits* are tasks parked on something only another party can end: a socket, a worker
+  thread, or a primitive fed from other threads that wraps its wait in ``outside_wait()`` (an
+  open ``Inlet``). While there is one (``waits_on_outside()``) the loop blocks for the wake-up
+  instead of calling stall handlers, and a virtual clock waits for it as for real I/O.
+* When nothing is runnable and no timer or outside wait can wake anything, the loop calls its
   *stall handlers* (the flow runtime detects deadlocks there) and otherwise blocks on the wake-up
   socket: another thread may still call ``create_task``.
 * Every run ends with a clean-up: each task still alive gets its one cancel and the main loop keeps
@@ -34,6 +38,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from contextlib import AbstractContextManager
 from types import CoroutineType
 from typing import Any, TypeVar, overload
 
@@ -75,6 +80,21 @@ def current_event_loop() -> EventLoop | None:
     return loop
 
 
+class _OutsideWaits:
+    """The count of tasks in an ``EventLoop.outside_wait()`` block (a context manager)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.count -= 1
+
+
 class EventLoop:
     """flowno_core's event loop: runs coroutines that yield flowno_core commands.
 
@@ -104,6 +124,7 @@ class EventLoop:
         # the loop's parts
         self._timers = TimerQueue(self._clock)
         self._workers = WorkerThreads(self.call_soon_threadsafe)
+        self._outside_waits = _OutsideWaits()
         self._mux: IOMultiplexer | None = None  # exists while a run is going on
         self._run: Run | None = None  # the current run
         self._cleanup: Cleanup | None = None  # the current run's clean-up, once the run has ended
@@ -207,6 +228,28 @@ class EventLoop:
         if run is not None and self._cleanup is None:
             run.end_with(value, exception)
             self._stopping = True
+
+    def outside_wait(self) -> AbstractContextManager[None]:
+        """Count the calling task's wait, inside the ``with`` block, as one only another thread
+        can end (for primitives fed from other threads, like ``Inlet``).
+
+        While such a wait (or a socket wait, or a worker thread a task waits for) is pending, the
+        loop does not call its stall handlers but blocks until it is woken, and a virtual clock
+        gives it ``io_grace`` before jumping. Call on the loop thread.
+
+        Example (inside a primitive; the other thread wakes the task through
+        ``call_soon_threadsafe``)::
+
+            with loop.outside_wait():
+                await park_trap(lot.park_command)
+        """
+        return self._outside_waits
+
+    def waits_on_outside(self) -> bool:
+        """True while something outside the loop may still wake a task: a socket wait, a worker
+        thread a task waits for, or an ``outside_wait()`` (a task waiting on an open ``Inlet``)."""
+        mux = self._mux
+        return bool((mux is not None and mux.waiting) or self._workers.waiting or self._outside_waits.count)
 
     def has_living_tasks(self) -> bool:
         """True while some task has not ended."""
@@ -399,7 +442,7 @@ class EventLoop:
             cap = cleanup.time_left()
         clock = self._clock
         timers = self._timers
-        io_pending = bool(mux.waiting or self._workers.waiting)
+        io_pending = self.waits_on_outside()
         if timers.live:
             deadline = timers.next_deadline()
             timer_wait = clock.real_wait(max(deadline - clock.now(), 0.0), io_pending)

@@ -3,8 +3,8 @@
 Theory of operation: a ``Task`` wraps one coroutine (native or generator-based). The kernel resumes
 it with ``task.run(task.send, value)`` inside the task's own ``contextvars.Context`` (a copy of the
 creator's context), so ContextVars behave as in asyncio. In that context the ``CURRENT_TASK``
-variable is set once, at creation, to the task itself: ``current_task()`` and the current loop are
-therefore free to read and cost nothing per step.
+variable is set once, at creation, to the task itself: ``current_task()`` is therefore free to read
+and costs nothing per step.
 
 State: ``status`` is PENDING until the coroutine returns (FINISHED), raises (FAILED) or lets a
 ``TaskCancelled`` escape (CANCELLED). A pending task is either running, in the run queue
@@ -203,7 +203,8 @@ class TaskHandle(Generic[T_co]):
         return self._task.status is not PENDING
 
     def cancel(self) -> CancelRequest[T_co]:
-        """Cancel the task: ``TaskCancelled`` is thrown into it where it waits.
+        """Cancel the task: ``TaskCancelled`` is thrown into it where it waits. A task is cancelled
+        at most once: cancelling it again (or the end of the run) throws nothing more.
 
         Returns a ``CancelRequest``: truthy if the cancel was delivered (the task had not ended), and
         awaitable until the task has finished cancelling (it gives the task's return value, or None

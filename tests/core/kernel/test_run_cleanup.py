@@ -13,6 +13,8 @@ import pytest
 from flowno_core import (
     Event,
     EventLoop,
+    Lock,
+    Semaphore,
     SocketHandle,
     TaskCancelled,
     current_event_loop,
@@ -56,6 +58,27 @@ ENDINGS = [
     ("root error", {"join": True, "wait_for_spawned_tasks": False}, Boom),
     ("root returns", {"join": True, "wait_for_spawned_tasks": False}, None),
 ]
+
+
+def end_a_run_during(*cleanups, loop: EventLoop | None = None) -> EventLoop:
+    """Start a waiting task per ``cleanup``, end the run with ``exit("done")``, and let each task
+    run ``await cleanup()`` in its ``finally`` block."""
+
+    async def child(cleanup):
+        try:
+            await sleep(3600)
+        finally:
+            await cleanup()
+
+    async def main():
+        for cleanup in cleanups:
+            await spawn(child(cleanup))
+        await sleep(1)
+        await exit("done")
+
+    loop = loop if loop is not None else EventLoop(clock=VirtualClock())
+    assert loop.run_until_complete(main(), join=True) == "done"
+    return loop
 
 
 def run_ending(loop: EventLoop, kind: str, kwargs: dict, error, child) -> None:
@@ -116,30 +139,17 @@ def test_a_cleanup_that_awaits_a_socket_receives_the_data_sent_during_the_cleanu
     left_raw, right_raw = stdsocket.socketpair()
     left, right = SocketHandle(left_raw), SocketHandle(right_raw)
 
-    async def reader():
-        try:
-            await sleep(3600)
-        finally:
-            log.append(("read", await left.recv(100)))  # nothing is there yet: it waits on the socket
-            left.close()
+    async def read():
+        log.append(("read", await left.recv(100)))  # nothing is there yet: it waits on the socket
+        left.close()
 
-    async def writer():
-        try:
-            await sleep(3600)
-        finally:
-            await sleep(5)  # so the reader is already parked on the socket
-            await right.sendAll(b"goodbye")
-            right.close()
-            log.append("sent")
+    async def write():
+        await sleep(5)  # so the reader is already parked on the socket
+        await right.sendAll(b"goodbye")
+        right.close()
+        log.append("sent")
 
-    async def main():
-        await spawn(reader())
-        await spawn(writer())
-        await sleep(1)
-        await exit("done")
-
-    loop = EventLoop(clock=VirtualClock(io_grace=0.0))
-    assert loop.run_until_complete(main(), join=True) == "done"
+    end_a_run_during(read, write, loop=EventLoop(clock=VirtualClock(io_grace=0.0)))
     assert log == ["sent", ("read", b"goodbye")]
 
 
@@ -179,53 +189,35 @@ def test_a_cleanup_that_awaits_a_worker_thread_gets_its_result():
 @pytest.mark.parametrize("cleanup_timeout", [None, 5.0])
 def test_a_cleanup_that_waits_forever_is_closed_once_the_loop_stalls(cleanup_timeout):
     log = []
-    handles = []
     never = Event()
 
-    async def child():
+    async def wait_forever():
+        log.append("start")
         try:
-            await sleep(3600)
-        finally:
-            log.append("start")
-            try:
-                await never.wait()  # nothing can ever set it
-            except GeneratorExit:
-                log.append("closed")
-                raise
-            log.append("end")
-
-    async def main():
-        handles.append(await spawn(child()))
-        await sleep(1)
-        await exit("done")
+            await never.wait()  # nothing can ever set it
+        except GeneratorExit:
+            log.append("closed")
+            raise
+        log.append("end")
 
     loop = EventLoop(clock=VirtualClock())
     loop.cleanup_timeout = cleanup_timeout  # None: the stall alone ends the clean-up
-    assert loop.run_until_complete(main(), join=True) == "done"
+    end_a_run_during(wait_forever, loop=loop)
     assert log == ["start", "closed"]
-    assert handles[0].is_cancelled
     assert not loop.has_living_tasks()
 
 
 def test_with_cleanup_timeout_zero_a_cleanup_runs_only_until_it_first_waits():
     log = []
 
-    async def child():
-        try:
-            await sleep(3600)
-        finally:
-            log.append("start")
-            await sleep(1)
-            log.append("end")
-
-    async def main():
-        await spawn(child())
+    async def cleanup():
+        log.append("start")
         await sleep(1)
-        await exit("done")
+        log.append("end")
 
     loop = EventLoop(clock=VirtualClock())
     loop.cleanup_timeout = 0
-    assert loop.run_until_complete(main(), join=True) == "done"
+    end_a_run_during(cleanup, loop=loop)
     assert log == ["start"]
 
 
@@ -235,46 +227,53 @@ def test_a_task_started_during_the_cleanup_is_cancelled_before_its_first_step():
     async def helper():
         log.append("helper ran")
 
-    async def child():
+    async def cleanup():
+        handle = await spawn(helper())
         try:
-            await sleep(3600)
-        finally:
-            handle = await spawn(helper())
-            try:
-                await handle.join()
-            except ShutdownCancel:
-                log.append("helper was cancelled")
+            await handle.join()
+        except ShutdownCancel:
+            log.append("helper was cancelled")
 
-    async def main():
-        await spawn(child())
-        await sleep(1)
-        await exit("done")
-
-    loop = EventLoop(clock=VirtualClock())
-    assert loop.run_until_complete(main(), join=True) == "done"
+    end_a_run_during(cleanup)
     assert log == ["helper was cancelled"]
 
 
 def test_stop_and_exit_during_the_cleanup_do_not_change_how_the_run_ended():
     log = []
 
-    async def child():
-        try:
-            await sleep(3600)
-        finally:
-            current_event_loop().stop("late stop")
-            await sleep(1)
-            log.append("still cleaning up")
-            await exit("late exit")
-
-    async def main():
-        await spawn(child())
+    async def cleanup():
+        current_event_loop().stop("late stop")
         await sleep(1)
-        await exit("first")
+        log.append("still cleaning up")
+        await exit("late exit")
 
-    loop = EventLoop(clock=VirtualClock())
-    assert loop.run_until_complete(main(), join=True) == "first"
+    end_a_run_during(cleanup)  # still returns "done"
     assert log == ["still cleaning up"]
+
+
+@pytest.mark.parametrize("primitive", ["lock", "semaphore"])
+def test_a_task_handed_a_lock_as_the_run_ends_passes_it_on_to_a_cleanup_that_needs_it(primitive):
+    log = []
+    lock = Lock() if primitive == "lock" else Semaphore(1)
+
+    async def waiter():
+        async with lock:  # handed the lock as the run ends: cancelled before it runs again
+            log.append("waiter got the lock")
+
+    async def holder():
+        await lock.acquire()
+        await spawn(waiter())
+        await sleep(1)  # the waiter is parked on the lock
+        try:
+            current_event_loop().stop("done")
+            await lock.release()  # hands the lock to the waiter, then the run ends
+            await sleep(0)  # (a Semaphore's release does not yield by itself)
+        finally:
+            async with lock:
+                log.append("holder cleaned up with the lock")
+
+    assert EventLoop(clock=VirtualClock()).run_until_complete(holder(), join=True) == "done"
+    assert log == ["holder cleaned up with the lock"]
 
 
 # ---------------------------------------------------------------------------------------- D11

@@ -146,28 +146,40 @@ def test_ctrl_c_cancels_the_run_runs_finally_blocks_and_raises_keyboard_interrup
     ]
 
 
-def test_after_ctrl_c_a_cleanup_can_await():
-    proc = start_child(
-        """
+def start_child_cleaning_up(cleanup: str, loop_setup: str = "") -> subprocess.Popen[str]:
+    """A child whose only other task runs ``cleanup`` in its ``finally`` block once Ctrl-C ended
+    the run; it prints "KeyboardInterrupt" and its ``trace`` at the end."""
+    cleanup = textwrap.indent(textwrap.dedent(cleanup), " " * 16)
+    return start_child(
+        f"""
         trace = []
 
         async def child():
             try:
                 await sleep(3600)
             finally:
-                trace.append("cleanup start")
-                await sleep(0.01)  # the one cancel of Ctrl-C; awaiting in finally works
-                trace.append("cleanup end")
-
+{cleanup}
         async def main():
             await spawn(child())
             print("READY", flush=True)
             await Event().wait()
 
+        loop = EventLoop()
+        {loop_setup}
         try:
-            EventLoop().run_until_complete(main(), join=True)
+            loop.run_until_complete(main(), join=True)
         except KeyboardInterrupt:
             print("KeyboardInterrupt", trace, flush=True)
+        """
+    )
+
+
+def test_after_ctrl_c_a_cleanup_can_await():
+    proc = start_child_cleaning_up(
+        """
+        trace.append("cleanup start")
+        await sleep(0.01)  # the one cancel of Ctrl-C; awaiting in finally works
+        trace.append("cleanup end")
         """
     )
     proc.send_signal(signal.SIGINT)
@@ -177,34 +189,17 @@ def test_after_ctrl_c_a_cleanup_can_await():
 
 
 def test_a_second_ctrl_c_hurries_a_long_cleanup():
-    proc = start_child(
+    proc = start_child_cleaning_up(
         """
-        trace = []
-
-        async def child():
-            try:
-                await sleep(3600)
-            finally:
-                print("CLEANING", flush=True)
-                try:
-                    await sleep(3600)
-                except GeneratorExit:
-                    trace.append("closed")
-                    raise
-                trace.append("cleanup end")
-
-        async def main():
-            await spawn(child())
-            print("READY", flush=True)
-            await Event().wait()
-
-        loop = EventLoop()
-        loop.cleanup_timeout = None  # only the second Ctrl-C can end this clean-up
+        print("CLEANING", flush=True)
         try:
-            loop.run_until_complete(main(), join=True)
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt", trace, flush=True)
-        """
+            await sleep(3600)
+        except GeneratorExit:
+            trace.append("closed")
+            raise
+        trace.append("cleanup end")
+        """,
+        loop_setup="loop.cleanup_timeout = None  # only the second Ctrl-C can end this clean-up",
     )
     proc.send_signal(signal.SIGINT)
     assert proc.stdout is not None
