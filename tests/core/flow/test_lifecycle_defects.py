@@ -413,3 +413,37 @@ def test_deadlock_grace_none_waits_for_other_threads_forever():
 def test_deadlock_grace_is_validated():
     with pytest.raises(ValueError, match="deadlock_grace"):
         FlowHDL(deadlock_grace=-1)
+
+
+def test_a_node_fed_through_an_inlet_waits_for_a_slow_sensor_thread_whatever_the_grace():
+    from flowno_core import Inlet
+
+    readings: Inlet[float] = Inlet()
+    taken = threading.Semaphore(0)
+
+    @node
+    async def Sensor():
+        async for value in readings:
+            taken.release()
+            yield value
+
+    @node(stream_in=["values"])
+    async def Total(values: Stream[float]) -> float:
+        return sum([value async for value in values])
+
+    with FlowHDL(deadlock_grace=0.01) as f:  # a grace far shorter than the gaps between readings
+        f.sensor = Sensor()
+        f.total = Total(f.sensor)
+
+    def sensor_thread() -> None:
+        for value in (1.0, 2.0, 3.0):
+            readings.put(value)
+            taken.acquire(timeout=10)  # the node took it: it now waits on the inlet again...
+            time.sleep(0.05)  # ...for longer than the grace: an open inlet keeps the run alive
+        readings.close()
+
+    thread = threading.Thread(target=sensor_thread)
+    thread.start()
+    f.run_until_complete()
+    thread.join()
+    assert f.total.get_data() == (6.0,)
