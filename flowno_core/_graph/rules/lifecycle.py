@@ -32,11 +32,24 @@ class IllegalTransition(RuntimeError):
     """An internal error: an event arrived in a phase whose row does not list it."""
 
 
-# ---------------------------------------------------------------------------------------- node
-class NodePhase(enum.Enum):
-    """Where a node is in its life within a run."""
+class Member(enum.Enum):
+    """Base of the phases and events: members hash by identity (they are singletons, and Enum's
+    own hash, computed in Python, would cost every table lookup)."""
 
-    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
+    __hash__ = object.__hash__
+
+
+class DescribedPhase(Member):
+    """A phase with a short label and a sentence saying what it means (laps and runs)."""
+
+    def __init__(self, label: str, meaning: str) -> None:
+        self.label = label
+        self.meaning = meaning
+
+
+# ---------------------------------------------------------------------------------------- node
+class NodePhase(Member):
+    """Where a node is in its life within a run."""
 
     IDLE = ("idle", False, "parked between evaluations; nobody wants it")
     WAITING = ("waiting", False, "wanted, but waiting for stale upstream nodes to produce first")
@@ -56,10 +69,8 @@ class NodePhase(enum.Enum):
         self.moves: dict[NodeEvent, tuple[NodePhase, int]] = {}  # its row of the table (set below)
 
 
-class NodeEvent(enum.Enum):
+class NodeEvent(Member):
     """What can happen to a node (the runtime raises these, ``apply`` moves the phase)."""
-
-    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
 
     START = "a resolution found it ready (or chose it to break a cycle)"
     WAIT = "a resolution found stale inputs whose producers must run first"
@@ -176,25 +187,17 @@ def take(node: Pending, request: int) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- lap
-class LapPhase(enum.Enum):
+class LapPhase(DescribedPhase):
     """The latest lap of a streaming node (one run of its generator, main generation k)."""
-
-    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
 
     NONE = ("none", "the node never streamed")
     OPEN = ("open", "chunks (k, 0), (k, 1), ... are being published")
     CLOSED = ("closed", "the lap ended: its final value (k,) is published (or the node failed)")
     CUT = ("cut", "a stop ended the run mid-lap: its final value will never exist; the next lap is k+1")
 
-    def __init__(self, label: str, meaning: str) -> None:
-        self.label = label
-        self.meaning = meaning
 
-
-class LapEvent(enum.Enum):
+class LapEvent(Member):
     """What can happen to a lap."""
-
-    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
 
     OPEN = "the first chunk of a lap (or the end of a lap with no chunks) is published"
     CLOSE = "the final value is published, or the producer failed"
@@ -210,10 +213,8 @@ LAP_TABLE: dict[LapPhase, dict[LapEvent, LapPhase]] = {
 
 
 # ---------------------------------------------------------------------------------------- run
-class RunPhase(enum.Enum):
+class RunPhase(DescribedPhase):
     """A flow's runs: one is running, or the last one ended in exactly one way."""
-
-    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
 
     READY = ("ready", "never run: the first run starts every node")
     RUNNING = ("running", "run_until_complete is running")
@@ -223,15 +224,9 @@ class RunPhase(enum.Enum):
     CANCELLED = ("cancelled", "Ctrl-C or a cancellation ended the run; the next run continues")
     DEADLOCKED = ("deadlocked", "nothing could make progress; the next run continues")
 
-    def __init__(self, label: str, meaning: str) -> None:
-        self.label = label
-        self.meaning = meaning
 
-
-class RunEvent(enum.Enum):
+class RunEvent(Member):
     """What can happen to a run."""
-
-    __hash__ = object.__hash__  # members are singletons: identity hashing is C-fast
 
     START = "run_until_complete begins"
     QUIESCENT = "no node is busy and none is wanted"
