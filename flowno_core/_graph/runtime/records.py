@@ -6,7 +6,7 @@ is O(degree): a node reaches its producers through ``inputs`` and its consumers 
 ``outputs``, and a node task reaches its record through the finalized node's ``_runtime``.
 
 A node's ``phase`` and its stream lap's ``lap_phase`` are moved only by the tables of
-``rules.lifecycle`` (through ``Run.move`` and ``move_lap``); ``pending`` holds the requests that
+``rules.lifecycle`` (``apply``, counted in the run, and ``move_lap``); ``pending`` holds the requests that
 wait for the node to be able to act on them. ``NodeTaskStatus`` is flowno's public view of a phase,
 as instruments see it.
 """

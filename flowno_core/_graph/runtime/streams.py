@@ -11,8 +11,10 @@ so its chunks wait for it (D2, D3).
 
 Back-pressure (D2): a connection is *active* from its first read until it is finished. After
 publishing chunk j, the producer counts the active connections that have not read chunk j
-(``holders``); it is resumed only when someone wants more (``demand``) *and* ``holders`` is 0, so
-it is never more than one chunk ahead of its slowest active consumer.
+(``holders``); it is resumed only when someone wants more (or it must go on) *and* ``holders``
+is 0, so it is never more than one chunk ahead of its slowest active consumer. The lap's own
+phases (none, open, closed, cut) are the lap table of ``rules.lifecycle``; the scheduler is reached
+through the ``Demand`` protocol, so this module sits below it.
 
 A ``Stream`` is the consumer's view of one connection for one lap; a new one is made for every
 evaluation. When the producer starts a newer lap, an old Stream simply ends. A ``stream_in`` port
