@@ -6,8 +6,6 @@ This module only re-exports; see the submodules for the code.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import _logging  # noqa: F401 - configures the "flowno_core" logger from FLOWNO_LOG_* variables
 from ._graph.runtime.context import current_context, current_flow, current_node
 from ._graph.description.decorator import node
@@ -43,10 +41,7 @@ from .errors import (
     TerminateLimitReached,
 )
 
-try:
-    __version__ = version("flowno-core")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from ._version import __version__
 
 __all__ = [
     # flowno's names

@@ -14,10 +14,10 @@ The caller controls the search with two callbacks: ``stale_edges(n)`` lists ``(p
 pairs, and ``expand(n)`` says whether to look past ``n`` at all (the runtime stops at nodes that
 are busy or already waiting for their own upstream, so each node is explored once per wave).
 
-``find_unbreakable_cycle`` is the static check of D16 on the whole graph (networkx, imported
-lazily): it bootstraps every strongly connected component the way the runtime would (remove the
-first qualifying member, recurse into what is left) and reports the first component that cannot
-be broken.
+``find_unbreakable_cycle`` is the static check of D16 on the whole graph, on the same Tarjan search
+(the tests check it against networkx): it bootstraps every strongly connected component the way the
+runtime would (remove the first qualifying member, recurse into what is left) and reports the first
+component that cannot be broken.
 """
 
 from __future__ import annotations
@@ -141,25 +141,33 @@ def find_unbreakable_cycle(
     order: Callable[[N], int],
 ) -> dict[N, list[int]] | None:
     """The static check (D16): a component no default can break, as {member: ports}, or None."""
-    import networkx as nx  # type: ignore[import-untyped]  # lazily: only flows with a static check pay for it
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    for node in nodes:
-        for _, producer in edges(node):
-            graph.add_edge(node, producer)
-    pending = [set(c) for c in nx.strongly_connected_components(graph)]
+    pending = [set(component) for component in all_components(nodes, edges)]
     while pending:
         component = pending.pop()
         if len(component) == 1:
             (only,) = component
-            if not graph.has_edge(only, only):
-                continue
+            if all(producer is not only for _, producer in edges(only)):
+                continue  # a single node without a self-loop is no cycle
         ordered = sorted(component, key=order)
         internal = {m: [port for port, producer in edges(m) if producer in component] for m in ordered}
         pick = next((m for m in ordered if all(has_default(m, port) for port in internal[m])), None)
         if pick is None:
             return {m: [p for p in internal[m] if not has_default(m, p)] for m in ordered}
-        rest = graph.subgraph(component - {pick})
-        pending.extend(set(c) for c in nx.strongly_connected_components(rest))
+        rest = component - {pick}  # the cycle starts at ``pick``: what is left must start too
+        pending.extend(
+            set(c) for c in all_components(list(rest), lambda n: [(p, q) for p, q in edges(n) if q in rest])
+        )
     return None
+
+
+def all_components(nodes: Sequence[N], edges: Callable[[N], Sequence[tuple[int, N]]]) -> list[list[N]]:
+    """The strongly connected components of the graph on ``nodes`` (each node in exactly one)."""
+    seen: set[N] = set()
+    found: list[list[N]] = []
+    for node in nodes:
+        if node in seen:
+            continue
+        for component in strongly_connected_components(node, edges, seen):
+            seen.update(component)
+            found.append(component)
+    return found

@@ -14,7 +14,7 @@ from collections import deque
 
 from ..description.finalized import FinalizedNode
 from ..description.ports import EMPTY
-from ..rules.resolver import find_unbreakable_cycle, strongly_connected_components
+from ..rules.resolver import all_components, find_unbreakable_cycle
 from .records import Connection, NodeState
 
 
@@ -68,41 +68,39 @@ def build_states(nodes: list[FinalizedNode], old_states: list[NodeState]) -> lis
 
 
 def _number_components(states: list[NodeState]) -> None:
-    """Give every node the id of its strongly connected component in the static graph."""
-    seen: set[NodeState] = set()
-    number = 0
-    for state in states:
-        if state in seen:
-            continue
-        for component in strongly_connected_components(state, lambda s: [(c.port_index, c.producer) for c in s.inputs], seen):
-            seen.update(component)
-            for member in component:
-                member.scc = number
-            number += 1
+    """Give every node the id of its strongly connected component in the static graph (the order of
+    the ids is the reverse topological order the search finds them in: producers first)."""
+    components = all_components(states, lambda s: [(conn.port_index, conn.producer) for conn in s.inputs])
+    for number, component in enumerate(components):
+        for member in component:
+            member.scc = number
 
 
 def _mark_stream_cycles(states: list[NodeState]) -> None:
     """Mark the streaming connections that lie on a cycle of streaming connections (a ring of
     pass-through streams): after a stop cut its laps, such a ring must start again from a default."""
-    component_of: dict[NodeState, int] = {}
-    for state in states:
-        if state in component_of or not any(conn.streaming for conn in state.inputs):
-            continue
-        streaming_edges = lambda s: [(c.port_index, c.producer) for c in s.inputs if c.streaming]  # noqa: E731
-        for component in strongly_connected_components(state, streaming_edges, component_of):
-            number = len(component_of)
-            for member in component:
-                component_of[member] = number
+    streaming = lambda s: [(conn.port_index, conn.producer) for conn in s.inputs if conn.streaming]  # noqa: E731
+    component_of = {member: number for number, component in enumerate(all_components(states, streaming)) for member in component}
     for state in states:
         for conn in state.inputs:
-            conn.stream_cycle = conn.streaming and component_of.get(conn.producer) == component_of.get(state)
+            conn.stream_cycle = conn.streaming and component_of[conn.producer] == component_of[state]
 
 
 def sweep_order(states: list[NodeState]) -> list[NodeState]:
-    """The order in which a fresh run wants every node: producers' components before their
-    consumers', definition order within a component and between independent ones. So the first
-    wave never depends on the definition order beyond what D1 says (the cycle starter)."""
-    return sorted(states, key=lambda state: (state.scc, state.order))
+    """The nodes a fresh run wants first, in order: the ones nothing else would want, sources (no
+    connected input) and members of cycles; every other node is wanted when a producer of it
+    publishes. Producers' components come before their consumers', definition order within a
+    component and between independent ones, so the first wave never depends on the definition
+    order beyond what D1 says (the cycle starter)."""
+    sizes: dict[int, int] = {}
+    for state in states:
+        sizes[state.scc] = sizes.get(state.scc, 0) + 1
+    first = [
+        state
+        for state in states
+        if not state.inputs or sizes[state.scc] > 1 or any(conn.producer is state for conn in state.inputs)
+    ]
+    return sorted(first, key=lambda state: (state.scc, state.order))
 
 
 def unconnected_inputs(states: list[NodeState]) -> list[AttributeError]:

@@ -98,3 +98,68 @@ def test_same_graph_same_execution(spec, generation):
     second = run_to(spec, generation)
     for a, b in zip(spec.finalized_nodes(first), spec.finalized_nodes(second)):
         assert (a.generation, a.get_data(), a.evaluations) == (b.generation, b.get_data(), b.evaluations)
+
+
+def _networkx_unbreakable_cycle(count, edge_list, defaults):
+    """The oracle: the static check (D16) written on networkx's components."""
+    successors = {i: [(port, b) for port, (a, b) in enumerate(edge_list) if a == i] for i in range(count)}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(count))
+    graph.add_edges_from(edge_list)
+    pending = [set(c) for c in nx.strongly_connected_components(graph)]
+    while pending:
+        component = pending.pop()
+        if len(component) == 1 and not graph.has_edge(next(iter(component)), next(iter(component))):
+            continue
+        ordered = sorted(component)
+        internal = {m: [p for p, q in successors[m] if q in component] for m in ordered}
+        pick = next((m for m in ordered if all(p in defaults for p in internal[m])), None)
+        if pick is None:
+            return {m: [p for p in internal[m] if p not in defaults] for m in ordered}
+        pending.extend(set(c) for c in nx.strongly_connected_components(graph.subgraph(component - {pick})))
+    return None
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.integers(1, 9).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n),
+            st.sets(st.integers(0, 3 * n)),
+        )
+    )
+)
+def test_static_cycle_check_agrees_with_networkx(graph):
+    from flowno_core._graph.rules.resolver import find_unbreakable_cycle
+
+    count, edge_list, defaults = graph
+    successors = {i: [(port, b) for port, (a, b) in enumerate(edge_list) if a == i] for i in range(count)}
+    ours = find_unbreakable_cycle(list(range(count)), successors.__getitem__, lambda _, port: port in defaults, int)
+    oracle = _networkx_unbreakable_cycle(count, edge_list, defaults)
+    assert (ours is None) == (oracle is None)
+
+
+def test_running_a_flow_with_cycles_imports_no_networkx():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from flowno_core import FlowHDL, TerminateLimitReached, node\n"
+        "@node\n"
+        "async def Inc(x: int = 0):\n"
+        "    return x + 1\n"
+        "with FlowHDL() as f:\n"
+        "    f.a = Inc(f.b)\n"
+        "    f.b = Inc(f.a)\n"
+        "try:\n"
+        "    f.run_until_complete(stop_at_node_generation=(5,))\n"
+        "except TerminateLimitReached:\n"
+        "    pass\n"
+        "assert f._flow.check() == []\n"
+        "print('networkx' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
