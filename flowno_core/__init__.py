@@ -1,10 +1,14 @@
 """flowno_core: a generator-based streaming dataflow engine with its own coroutine event loop.
 
 A source-compatible successor of flowno 0.1.19: ``from flowno_core import node, FlowHDL``.
-This module only re-exports; see the submodules for the code.
+This module only re-exports (a few names on first use, so that a flow that does not use sockets
+or queues does not pay for importing them); see the submodules for the code.
 """
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from . import _logging  # noqa: F401 - configures the "flowno_core" logger from FLOWNO_LOG_* variables
 from ._graph.runtime.context import current_context, current_flow, current_node
@@ -19,7 +23,6 @@ from ._graph.description.ports import NodePlaceholder
 from ._graph.runtime.flow import Flow
 from ._graph.runtime.records import NodeTaskStatus
 from ._graph.runtime.streams import Stream
-from ._inlet import Inlet
 from ._kernel.clock import VirtualClock
 from ._kernel.current import current_task
 from ._kernel.instruments import EventLoopInstrument
@@ -27,10 +30,6 @@ from ._kernel.loop import EventLoop, current_event_loop
 from ._kernel.task import TaskHandle
 from ._kernel.threads import to_thread
 from ._primitives import azip, exit, sleep, spawn
-from ._queues import AsyncQueue, AsyncSetQueue
-from ._sockets import SocketHandle, socket
-from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
-from ._timeouts import fail_after, move_on_after
 from .errors import (
     DeadlockError,
     MissingDefaultError,
@@ -42,6 +41,42 @@ from .errors import (
 )
 
 from ._version import __version__
+
+# Imported on first use (sockets, TLS, queues and sync primitives are not needed to run a flow):
+_LAZY = {
+    "socket": "._sockets",
+    "SocketHandle": "._sockets",
+    "Inlet": "._inlet",
+    "AsyncQueue": "._queues",
+    "AsyncSetQueue": "._queues",
+    "Condition": "._sync",
+    "CountdownLatch": "._sync",
+    "Event": "._sync",
+    "Lock": "._sync",
+    "Semaphore": "._sync",
+    "fail_after": "._timeouts",
+    "move_on_after": "._timeouts",
+}
+
+if TYPE_CHECKING:
+    from ._inlet import Inlet
+    from ._queues import AsyncQueue, AsyncSetQueue
+    from ._sockets import SocketHandle, socket
+    from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
+    from ._timeouts import fail_after, move_on_after
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowno_core' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     # flowno's names

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from typing_extensions import Self
+from typing import Self
 
 _STACK: contextvars.ContextVar[tuple["EventLoopInstrument", ...]] = contextvars.ContextVar(
     "flowno_core.loop_instruments", default=()

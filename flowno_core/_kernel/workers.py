@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .commands import Park
 from .parking import reschedule
 from .task import Task
 from .traps import park_trap
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 R = TypeVar("R")
 
@@ -83,6 +85,8 @@ class WorkerThreads:
         """Run ``fn()`` on a worker; the calling task parks until it is done and gets its result."""
         pool = self._pool
         if pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # (imported on first use: most flows start no thread)
+
             pool = self._pool = ThreadPoolExecutor(thread_name_prefix="flowno_core-worker")
         call = ThreadCall(self, label)
         future = pool.submit(fn)

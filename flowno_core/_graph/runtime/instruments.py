@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from typing_extensions import Self
+from typing import Self
 
 logger = logging.getLogger(__name__)
 
