@@ -59,6 +59,7 @@ from .workers import WorkerThreads
 __all__ = ["EventLoop", "current_event_loop"]
 
 logger = logging.getLogger(__name__)
+FINISHED = TaskStatus.FINISHED
 
 _thread_state = threading.local()  # .loop: the loop running on this thread, if any
 
@@ -510,6 +511,8 @@ class EventLoop:
                 task.send_value = None
                 try:
                     command = task.run(task.send, value)
+                except StopIteration as returned:
+                    self._task_ended(task, FINISHED, returned.value, None)
                 except BaseException as outcome:  # noqa: BLE001 - sorted out by _task_raised
                     self._task_raised(task, outcome)
                 else:

@@ -18,14 +18,20 @@ from .._kernel.clock import MonotonicClock, VirtualClock
 from .._kernel.loop import EventLoop
 
 
-@pytest.fixture
-def virtual_clock() -> VirtualClock:
-    return VirtualClock()
+_VIRTUAL = pytest.StashKey[VirtualClock]()
+_REAL = pytest.StashKey[MonotonicClock]()
 
 
 @pytest.fixture
-def real_clock() -> MonotonicClock:
-    return MonotonicClock()
+def virtual_clock(request: pytest.FixtureRequest) -> VirtualClock:
+    clock = request.node.stash[_VIRTUAL] = VirtualClock()
+    return clock
+
+
+@pytest.fixture
+def real_clock(request: pytest.FixtureRequest) -> MonotonicClock:
+    clock = request.node.stash[_REAL] = MonotonicClock()
+    return clock
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -35,6 +41,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         return None
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    clock: Any = pyfuncitem.funcargs.get("real_clock") or pyfuncitem.funcargs.get("virtual_clock") or VirtualClock()
+    # the clock fixtures record themselves on the test item, so a clock requested by another
+    # fixture (``request.getfixturevalue("real_clock")`` in an autouse fixture) counts too
+    stash = pyfuncitem.stash
+    clock: Any = stash.get(_REAL, None) or stash.get(_VIRTUAL, None) or VirtualClock()
     EventLoop(clock=clock).run_until_complete(function(**kwargs), join=True)
     return True

@@ -314,35 +314,44 @@ class Scheduler:
         run.seq = producer.seq = run.seq + 1  # (Run.stamp, inlined)
         producer.slot.wake()
 
+    def step_producer(self, conn: Connection) -> bool:
+        """The consumer's stream has nothing new: if the producer's next step can run right here,
+        run it (instead of parking and waiting for the run queue: two task switches saved per
+        chunk; the kernel bounds how often this happens). True when it ran and the run goes on, so
+        the consumer reads on; otherwise the consumer ``stall``s."""
+        producer = conn.producer
+        run = self.run
+        if producer.phase not in BETWEEN_CHUNKS or producer.holders or run.phase is not RUNNING:
+            return False
+        task = producer.slot.task
+        if task is None or not self.loop.can_step_inline() or not _no_reader_starting(producer):
+            return False
+        # The consumer waits for no one, so it stays RUNNING; an instrument still sees the stall
+        # flowno reported (STALLED makes no other difference during the step).
+        consumer = conn.consumer
+        watched = run.observer is not None
+        if watched:
+            consumer.stalled_on = conn
+            apply(consumer, STALL, run)
+        producer.pending &= ~MORE
+        apply(producer, RESUME, run)  # it runs at once: no need to wait in HELD
+        run.seq = producer.seq = run.seq + 1
+        producer.slot.task = None
+        self.loop.step_inline(task)
+        if watched:
+            apply(consumer, UNSTALL, run)
+            consumer.stalled_on = None
+        return run.phase is RUNNING  # (a limit or an error may have ended the run meanwhile)
+
     async def stall(self, conn: Connection) -> None:
-        """The consumer's stream has nothing new: get the producer going, and wait (STALLED) unless
-        the producer's next step could run right here."""
+        """The consumer's stream has nothing new and ``step_producer`` could not help: get the
+        producer going, and wait (STALLED) for its next chunk."""
         consumer = conn.consumer
         producer = conn.producer
         run = self.run
-        if producer.phase in BETWEEN_CHUNKS and not producer.holders and run.phase is RUNNING:
-            task = producer.slot.task
-            if task is not None and self.loop.can_step_inline() and _no_reader_starting(producer):
-                # Run the producer's next step right here instead of parking and waiting for the
-                # run queue: it publishes the next chunk (or parks on something else) and we read
-                # on. Two task switches saved per chunk; the kernel bounds how often this happens.
-                # The consumer waits for no one, so it stays RUNNING; an instrument still sees the
-                # stall flowno reported (STALLED makes no other difference during the step).
-                watched = run.observer is not None
-                if watched:
-                    consumer.stalled_on = conn
-                    apply(consumer, STALL, run)
-                producer.pending &= ~MORE
-                apply(producer, RESUME, run)  # it runs at once: no need to wait in HELD
-                run.seq = producer.seq = run.seq + 1
-                producer.slot.task = None
-                self.loop.step_inline(task)
-                if run.phase is not RUNNING:  # a limit or an error ended the run: our code must not go on
-                    await park_trap(conn.park_command)
-                if watched:
-                    apply(consumer, UNSTALL, run)
-                    consumer.stalled_on = None
-                return
+        if run.phase is not RUNNING:  # the run ended: our code must not go on (the end cancels us)
+            await park_trap(conn.park_command)
+        if producer.phase in BETWEEN_CHUNKS and not producer.holders:
             self.resume_producer(producer)  # (if it is not parked, it is letting its readers run first)
         else:
             self.want_more(producer)

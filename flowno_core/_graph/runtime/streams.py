@@ -49,6 +49,8 @@ class Demand(Protocol):
 
     def want_more(self, producer: NodeState) -> None: ...
 
+    def step_producer(self, conn: Connection) -> bool: ...
+
     async def stall(self, conn: Connection) -> None: ...
 
 
@@ -198,7 +200,8 @@ class Stream(Generic[T], AsyncIterator[T]):
         while True:
             if conn.lap != lap:
                 if conn.lap < lap:  # bound to the lap the producer runs next: wait for it to open
-                    await self._demand.stall(conn)
+                    if not self._demand.step_producer(conn):
+                        await self._demand.stall(conn)
                     continue
                 self._ended()
                 raise StopAsyncIteration
@@ -218,7 +221,8 @@ class Stream(Generic[T], AsyncIterator[T]):
                     raise error
                 self._ended()
                 raise StopAsyncIteration
-            await self._demand.stall(conn)
+            if not self._demand.step_producer(conn):
+                await self._demand.stall(conn)
 
     def _take(self, conn: Connection, producer: NodeState, index: int) -> Any:
         conn.active = True
