@@ -11,7 +11,8 @@ same command line:
   job in its own fresh subprocess (``sys.executable script --worker JSON``), so implementations never
   share a process, an import, a garbage collector or a leaked structure, and a hung job is killed
   after its timeout. It prints one table per benchmark plus the target checks.
-* with ``--worker`` it measures one job and prints one ``@@RESULT@@ {json}`` line.
+* with ``--worker`` it measures one job and prints one ``@@RESULT@@ {json}`` line per row it
+  measured (``run_job`` returns a Result, or a list of them when one job yields several rows).
 
 Timing: each job runs a smaller warm-up first, then ``reps`` timed repetitions (fewer when they
 exceed the 60 s ``TIME_BUDGET``) with a
@@ -257,14 +258,46 @@ def speedup_check(table: Table, case: str, size: int, other: str, minimum: float
 
 
 def growth_check(table: Table, case: str, small: int, large: int, maximum: float, label: str,
-                 impl: str = CORE) -> Check:
-    """Per-operation cost of ``impl`` at ``large`` must be <= ``maximum`` x the cost at ``small``."""
+                 impl: str = CORE, show_spread: bool = False) -> Check:
+    """Per-operation cost of ``impl`` at ``large`` must be <= ``maximum`` x the cost at ``small``.
+
+    The status uses the table's metric (the best of the pooled samples by default). With
+    ``show_spread`` the measured text also gives the ratio of the medians and, for each size, the
+    number of pooled samples and their interquartile range relative to the median."""
     target = f"cost({large:,}) / cost({small:,}) <= {maximum:g}"
     a, b = table.value(case, small, impl), table.value(case, large, impl)
     if a is None or b is None:
         return Check(label, target, _why_missing(table, case, small, [impl]) if a is None
                      else _why_missing(table, case, large, [impl]), _pending(table, case, small))
-    return Check(label, target, f"{b / a:.2f}x ({a:.3g} -> {b:.3g})", "met" if b / a <= maximum else "MISSED")
+    measured = f"{b / a:.2f}x ({a:.3g} -> {b:.3g})"
+    if show_spread:
+        ra, rb = table.get(case, small, impl), table.get(case, large, impl)
+        assert ra is not None and rb is not None
+        if ra.median and rb.median:
+            other = "best" if table.metric == "median" else "median"
+            va, vb = (ra.best, rb.best) if other == "best" else (ra.median, rb.median)
+            if va and vb:
+                measured += f"; by {other} {vb / va:.2f}x"
+        measured += f"; n {len(ra.samples)} / {len(rb.samples)}, IQR/median {_iqr(ra)} / {_iqr(rb)}"
+    return Check(label, target, measured, "met" if b / a <= maximum else "MISSED")
+
+
+def ratio_check(table: Table, case: str, size: int, other: str, maximum: float, label: str,
+                what: str = "cost") -> Check:
+    """flowno_core's figure on (case, size) must be <= ``maximum`` x ``other``'s (lower is better)."""
+    target = f"{what} <= {maximum:g}x {other}'s"
+    a, b = table.value(case, size, CORE), table.value(case, size, other)
+    if a is None or b is None or b == 0:
+        return Check(label, target, _why_missing(table, case, size, [CORE, other]), _pending(table, case, size))
+    return Check(label, target, f"{a / b:.2f}x ({a:.3g} vs {b:.3g})", "met" if a / b <= maximum else "MISSED")
+
+
+def _iqr(r: Result) -> str:
+    """Interquartile range of a result's samples as a fraction of their median."""
+    if len(r.samples) < 2 or not r.median:
+        return "-"
+    q1, _, q3 = statistics.quantiles(r.samples, n=4, method="inclusive")
+    return f"{(q3 - q1) / abs(r.median):.1%}"
 
 
 def _pending(table: Table, case: str, size: int) -> str:
@@ -429,9 +462,10 @@ def machine_info() -> dict[str, Any]:
 # orchestration
 # --------------------------------------------------------------------------------------------
 def _run_subprocess(script: str, payload: dict[str, Any], timeout: float,
-                    pythonpath: str | None = None) -> tuple[str, dict | None, str]:
+                    pythonpath: str | None = None) -> tuple[str, list[dict], str]:
     """Run one worker (with ``pythonpath`` first on ``PYTHONPATH`` if given); returns (status,
-    result dict or None, stderr tail)."""
+    the result dicts it printed (one per ``@@RESULT@@`` line; empty unless status is ok), stderr
+    tail)."""
     cmd = [sys.executable, script, "--worker", json.dumps(payload)]
     env = None
     if pythonpath:
@@ -446,16 +480,17 @@ def _run_subprocess(script: str, payload: dict[str, Any], timeout: float,
         except ProcessLookupError:
             pass
         out, err = proc.communicate()
-        return "timeout", None, (err or "")[-2000:]
-    for line in out.splitlines():
-        if line.startswith(RESULT_MARK):
-            return "ok", json.loads(line[len(RESULT_MARK):]), (err or "")[-2000:]
-    return "error", None, ((err or "") + (out or ""))[-2000:]
+        return "timeout", [], (err or "")[-2000:]
+    found = [json.loads(line[len(RESULT_MARK):]) for line in out.splitlines() if line.startswith(RESULT_MARK)]
+    if found:
+        return "ok", found, (err or "")[-2000:]
+    return "error", [], ((err or "") + (out or ""))[-2000:]
 
 
 def merge_rounds(results: list[Result]) -> list[Result]:
-    """Combine the results of several rounds of the same jobs: samples pooled, best and median
-    recomputed; a job that failed in one round keeps the successful rounds (with a note)."""
+    """Combine the results of several rounds of the same jobs: samples (and list-valued extras)
+    pooled, best and median recomputed; a job that failed in one round keeps the successful rounds
+    (with a note)."""
     merged: dict[tuple[str, int, str], Result] = {}
     for r in results:
         key = (r.case, r.size, r.impl)
@@ -472,6 +507,9 @@ def merge_rounds(results: list[Result]) -> list[Result]:
                 m.note = (m.note + "; " if m.note else "") + f"another round: {r.status}"
             continue
         m.samples += r.samples
+        for k, v in r.extra.items():  # list-valued extras are per-sample records: pool them too
+            if isinstance(v, list) and isinstance(m.extra.get(k), list):
+                m.extra[k] = m.extra[k] + v
         m.best = max(m.samples) if m.higher_is_better else min(m.samples)
         m.median = statistics.median(m.samples)
     return list(merged.values())
@@ -486,7 +524,8 @@ def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True,
     baselines = baselines or {}
     availability: dict[str, str | None] = {}
     for impl in dict.fromkeys(j.impl for j in jobs):
-        status, res, err = _run_subprocess(script, {"probe": impl}, 120, baselines.get(impl))
+        status, found, err = _run_subprocess(script, {"probe": impl}, 120, baselines.get(impl))
+        res = found[0] if found else None
         if status == "ok" and res is not None:
             availability[impl] = res["unavailable"] or _wrong_import(impl, res["imported"], baselines.get(impl))
             if res["imported"] and verbose:
@@ -502,24 +541,28 @@ def orchestrate(module: Any, script: str, jobs: list[Job], verbose: bool = True,
             results.append(Result(bench, job.case, job.size, job.impl, "unavailable", note=reason))
             continue
         t0 = time.perf_counter()
-        status, res, err = _run_subprocess(script, {"job": asdict(job)}, job.timeout, baselines.get(job.impl))
+        status, found, err = _run_subprocess(script, {"job": asdict(job)}, job.timeout, baselines.get(job.impl))
         wall = time.perf_counter() - t0
-        if status == "ok" and res is not None:
-            r = Result(**res)
-            wrong = _wrong_import(job.impl, r.extra["imported"], baselines.get(job.impl))
-            if wrong and r.status == "ok":
-                r = Result(bench, job.case, job.size, job.impl, "error", note=wrong)
+        batch: list[Result] = []
+        if status == "ok":
+            for res in found:  # a job may report several rows (e.g. startup's first and later run)
+                r = Result(**res)
+                wrong = _wrong_import(job.impl, r.extra.get("imported"), baselines.get(job.impl))
+                if wrong and r.status == "ok":
+                    r = Result(bench, r.case, r.size, job.impl, "error", note=wrong)
+                batch.append(r)
         elif status == "timeout":
-            r = Result(bench, job.case, job.size, job.impl, "timeout", note=f"killed after {job.timeout:.0f}s")
+            batch.append(Result(bench, job.case, job.size, job.impl, "timeout", note=f"killed after {job.timeout:.0f}s"))
         else:
             last = err.strip().splitlines()[-1] if err.strip() else "no output"
-            r = Result(bench, job.case, job.size, job.impl, "error", note=last[:200])
-        results.append(r)
+            batch.append(Result(bench, job.case, job.size, job.impl, "error", note=last[:200]))
+        results += batch
         if verbose:
-            shown = f"{fmt_value(r.median)} {r.unit} (best {fmt_value(r.best)})" if r.status == "ok" else \
-                f"{r.status}: {r.note}"
-            print(f"  {bench:6} {job.case:14} {job.size:>9,} {job.impl:13} {shown}   [{wall:.1f}s]", flush=True)
-            if r.status == "error" and err.strip():
+            for r in batch:
+                shown = f"{fmt_value(r.median)} {r.unit} (best {fmt_value(r.best)})" if r.status == "ok" else \
+                    f"{r.status}: {r.note}"
+                print(f"  {bench:6} {r.case:14} {r.size:>9,} {job.impl:13} {shown}   [{wall:.1f}s]", flush=True)
+            if batch[0].status == "error" and err.strip():
                 print("    " + "\n    ".join(err.strip().splitlines()[-8:]), file=sys.stderr, flush=True)
     return merge_rounds(results)
 
@@ -540,12 +583,13 @@ def worker(module: Any, payload: dict[str, Any]) -> None:
         return
     job = Job(**{**payload["job"], "impl": as_impl})
     try:
-        result = module.run_job(job)
+        outcome: Result | list[Result] = module.run_job(job)
     except Unavailable as exc:
-        result = Result(module.BENCH, job.case, job.size, impl, "unavailable", note=str(exc).replace(CORE, impl, 1))
-    result.impl = impl
-    result.extra["imported"] = getattr(sys.modules.get(CORE), "__file__", None)
-    print(RESULT_MARK + json.dumps(asdict(result)), flush=True)
+        outcome = Result(module.BENCH, job.case, job.size, impl, "unavailable", note=str(exc).replace(CORE, impl, 1))
+    for result in outcome if isinstance(outcome, list) else [outcome]:  # run_job may return several rows
+        result.impl = impl
+        result.extra["imported"] = getattr(sys.modules.get(CORE), "__file__", None)
+        print(RESULT_MARK + json.dumps(asdict(result)), flush=True)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ Usage (from anywhere; needs only a Python >= 3.11 and access to PyPI the first t
 
     python benchmarks/run.py                 # set up .bench-venv/ if needed, run everything
     python benchmarks/run.py --quick         # smoke run: small sizes, 2 repetitions
-    python benchmarks/run.py kernel stream   # a subset (kernel, flow, stream, http)
+    python benchmarks/run.py kernel stream   # a subset (kernel, flow, stream, http, startup)
     python benchmarks/run.py --markdown      # also print markdown tables for benchmarks/README.md
     python benchmarks/run.py --reinstall     # rebuild the venv's packages
     python benchmarks/run.py flow --update-readme   # re-measure and rewrite README's flow tables
@@ -41,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.environ.get("BENCH_VENV") or os.path.join(ROOT, ".bench-venv")
-BENCHES = ["kernel", "flow", "stream", "http"]
+BENCHES = ["kernel", "flow", "stream", "http", "startup"]
 REQUIREMENTS = ["flowno==0.1.19", "aiostream", "h11"]
 
 
@@ -83,7 +83,7 @@ def ensure_venv(reinstall: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("benches", nargs="*", choices=BENCHES + [[]], default=[],
-                        help="which benchmarks to run (default: all)")
+                        help=f"which benchmarks to run: any of {', '.join(BENCHES)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes and 2 repetitions")
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions per job")
     parser.add_argument("--impl", default=None, help="comma list of implementations")
