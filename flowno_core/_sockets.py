@@ -21,7 +21,7 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any
 
-from ._kernel.instruments import (
+from ._kernel.instrument_events import (
     InstrumentationMetadata,
     ReadySocketInstrumentationMetadata,
     SocketConnectReadyMetadata,
@@ -29,8 +29,8 @@ from ._kernel.instruments import (
     SocketRecvDataMetadata,
     SocketSendDataMetadata,
     TLSHandshakeMetadata,
-    active_loop_instrument,
 )
+from ._kernel.instruments import active_loop_instrument
 from ._kernel.current import current_task
 from ._kernel.loop import current_event_loop
 from ._kernel.threads import to_thread

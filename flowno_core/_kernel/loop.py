@@ -47,7 +47,7 @@ from .cancellation import Cleanup, ShutdownCancel, cancel_task, throw_into
 from .clock import MonotonicClock, VirtualClock
 from .commands import SLEEP_ZERO, Exit, Park, Sleep, Spawn, WaitIO
 from .current import check_coroutine, is_coroutine_like
-from .instruments import TaskSendMetadata, TaskThrowMetadata, active_loop_instrument
+from .instruments import active_loop_instrument
 from .io import IOMultiplexer
 from .lifecycle import Run
 from .parking import reschedule
@@ -64,6 +64,14 @@ FINISHED = TaskStatus.FINISHED
 _thread_state = threading.local()  # .loop: the loop running on this thread, if any
 
 R = TypeVar("R")
+
+
+def _events() -> Any:
+    """The records the task hooks receive (imported on first use: a run without instruments never
+    loads them)."""
+    from . import instrument_events
+
+    return instrument_events
 
 
 _BATCH_STEPS = 64
@@ -539,17 +547,17 @@ class EventLoop:
                 value = task.send_value
                 task.send_value = None
                 if instrument is not None:
-                    instrument.on_task_before_send(TaskSendMetadata(task.coro, value))
+                    instrument.on_task_before_send(_events().TaskSendMetadata(task.coro, value))
                 command = task.run(task.send, value)
                 if instrument is not None:
-                    instrument.on_task_after_send(TaskSendMetadata(task.coro, value), command)
+                    instrument.on_task_after_send(_events().TaskSendMetadata(task.coro, value), command)
             else:
                 task.throw_exc = None
                 if instrument is not None:
-                    instrument.on_task_before_throw(TaskThrowMetadata(task.coro, error))
+                    instrument.on_task_before_throw(_events().TaskThrowMetadata(task.coro, error))
                 command = task.run(task.throw, error)
                 if instrument is not None:
-                    instrument.on_task_after_throw(TaskThrowMetadata(task.coro, error), command)
+                    instrument.on_task_after_throw(_events().TaskThrowMetadata(task.coro, error), command)
         except BaseException as outcome:  # noqa: BLE001 - sorted out by _task_raised
             self._task_raised(task, outcome)
             return False

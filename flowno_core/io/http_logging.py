@@ -18,12 +18,9 @@ import time
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from logging.handlers import RotatingFileHandler
-from typing import Any
+from typing import Any, Self
 
-from typing_extensions import Self
-
-from .._kernel.instruments import (
-    EventLoopInstrument,
+from .._kernel.instrument_events import (
     InstrumentationMetadata,
     SocketConnectReadyMetadata,
     SocketConnectStartMetadata,
@@ -31,6 +28,7 @@ from .._kernel.instruments import (
     SocketSendDataMetadata,
     TLSHandshakeMetadata,
 )
+from .._kernel.instruments import EventLoopInstrument
 
 _current_http_logger: ContextVar["HttpLoggingInstrument | None"] = ContextVar(
     "flowno_core.io.http_logger", default=None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .._kernel.instruments import EventLoopInstrument, InstrumentationMetadata, SocketConnectStartMetadata
+from .._kernel.instrument_events import InstrumentationMetadata, SocketConnectStartMetadata
+from .._kernel.instruments import EventLoopInstrument
 
 
 class SocketTracker(EventLoopInstrument):

@@ -20,7 +20,7 @@ from flowno_core import (
 )
 from flowno_core._kernel.clock import VirtualClock
 from flowno_core._kernel.commands import Spawn
-from flowno_core._kernel.instruments import (
+from flowno_core._kernel.instrument_events import (
     InstrumentationMetadata,
     ReadySocketInstrumentationMetadata,
     SocketConnectReadyMetadata,
@@ -29,9 +29,8 @@ from flowno_core._kernel.instruments import (
     SocketSendDataMetadata,
     TaskSendMetadata,
     TaskThrowMetadata,
-    active_loop_instrument,
-    get_current_instrument,
 )
+from flowno_core._kernel.instruments import active_loop_instrument, get_current_instrument
 
 HOOKS = sorted(name for name in dir(EventLoopInstrument) if name.startswith("on_"))
 
