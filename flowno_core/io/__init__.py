@@ -18,7 +18,9 @@ from .errors import (
     HttpError,
     HttpProtocolError,
     HttpTimeoutError,
+    IncompleteBodyError,
     InvalidURL,
+    ResponseTooLarge,
     TooManyRedirects,
 )
 from .headers import Headers
@@ -39,10 +41,12 @@ __all__ = [
     "HttpProtocolError",
     "HttpServer",
     "HttpTimeoutError",
+    "IncompleteBodyError",
     "InvalidURL",
     "OkStreamingResponse",
     "Response",
     "ResponseBase",
+    "ResponseTooLarge",
     "SSEParser",
     "ServerRequest",
     "ServerResponse",
