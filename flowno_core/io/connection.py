@@ -180,7 +180,7 @@ class ClientConnection:
     current response's body bytes as sent (for ``IncompleteBodyError``).
     """
 
-    __slots__ = ("sock", "origin", "h11", "reused", "received", "response", "body_bytes", "max_head")
+    __slots__ = ("sock", "origin", "h11", "reused", "received", "response", "body_bytes", "max_head", "_fed")
 
     def __init__(self, sock: SocketHandle, origin: tuple[object, ...], max_head: int) -> None:
         self.sock = sock
@@ -191,6 +191,7 @@ class ClientConnection:
         self.response: h11.Response | None = None
         self.body_bytes = 0
         self.max_head = max_head
+        self._fed = 0  # bytes read for the current response, until its head is parsed
 
     @classmethod
     async def open(
@@ -217,6 +218,7 @@ class ClientConnection:
         self.received = False
         self.response = None
         self.body_bytes = 0
+        self._fed = 0
         conn = self.h11
         data = conn.send(request) or b""
         if body:
@@ -243,6 +245,8 @@ class ClientConnection:
                     self.body_bytes += len(event.data)
                 elif kind is h11.Response:
                     self.response = event
+                    if self._fed > self.max_head and _head_size(event) > self.max_head:
+                        raise self._too_large(ctx, "response head")
                 return event
             try:
                 data = await ctx.timed(self.sock.recv(READ_SIZE), "read")
@@ -254,6 +258,7 @@ class ClientConnection:
                 raise ctx.connection_error(f"reading the response failed ({error.strerror or error})") from error
             if data:
                 self.received = True
+                self._fed += len(data)
             elif conn.their_state is h11.SEND_BODY:
                 if self._framing()[0] != "close":
                     raise self._incomplete(ctx, "closed")
@@ -279,10 +284,13 @@ class ClientConnection:
 
     def _malformed(self, ctx: RequestContext, error: h11.RemoteProtocolError) -> HttpError:
         if error.error_status_hint == 431 or "buffer too long" in str(error):
-            where = "response head" if self.h11.their_state is h11.SEND_RESPONSE else "chunk header or trailer"
-            return ResponseTooLarge(ctx.method, ctx.url, f"the {where} is larger than max_header_size "
-                                    f"({self.max_head} bytes)", self.max_head)
+            return self._too_large(ctx, "response head" if self.h11.their_state is h11.SEND_RESPONSE
+                                   else "chunk header or trailer")
         return ctx.protocol_error(f"malformed response ({error})")
+
+    def _too_large(self, ctx: RequestContext, what: str) -> ResponseTooLarge:
+        return ResponseTooLarge(ctx.method, ctx.url, f"the {what} is larger than max_header_size "
+                                f"({self.max_head} bytes)", self.max_head)
 
     @property
     def reusable(self) -> bool:
@@ -308,6 +316,14 @@ class ClientConnection:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _head_size(event: h11.Response) -> int:
+    """The size of a response head as sent (h11 enforces a limit only on heads it has to wait for)."""
+    size = len(event.reason) + 17  # "HTTP/1.1 200 " ... CRLF, and the blank line
+    for name, value in event.headers:
+        size += len(name) + len(value) + 4
+    return size
 
 
 class QuietSocket(_socket.socket):

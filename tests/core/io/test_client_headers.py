@@ -10,6 +10,8 @@ from flowno_core.io import Headers, HttpClient, HttpServer
 from flowno_core.io._url import parse_url
 from iohelpers import Script, ScriptedServer, SocketTracker
 
+pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
+
 BAD_VALUES = {
     "crlf-injection": ("X-Trace", "a\r\nX-Injected: 1", "CR, LF or NUL"),
     "lone-lf": ("X-Trace", "a\nb", "CR, LF or NUL"),

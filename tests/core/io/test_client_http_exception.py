@@ -15,6 +15,8 @@ from flowno_core.io import HTTPException, HttpClient, HttpServer, ServerResponse
 from flowno_core.io.errors import parse_retry_after
 from iohelpers import Script, ScriptedServer, chunked
 
+pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
+
 
 def _limited_server() -> HttpServer:
     server = HttpServer("127.0.0.1", 0)
