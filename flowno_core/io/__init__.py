@@ -24,6 +24,7 @@ from .errors import (
     TooManyRedirects,
 )
 from .headers import Headers
+from .limits import ServerLimits
 from .server import HttpServer
 from .server_messages import ServerRequest, ServerResponse, StreamingResponse, sse_response
 from .responses import ErrStreamingResponse, OkStreamingResponse, Response, ResponseBase, streaming_response_is_ok
@@ -48,6 +49,7 @@ __all__ = [
     "ResponseBase",
     "ResponseTooLarge",
     "SSEParser",
+    "ServerLimits",
     "ServerRequest",
     "ServerResponse",
     "ServerSentEvent",
