@@ -90,7 +90,11 @@ class ResponseBase:
 
     def _decode_json_bytes(self, body: bytes) -> Any:
         decoder = self.client.json_decoder if self.client is not None else json.JSONDecoder()
-        return decoder.decode(body.decode(charset_of(self.headers.get("content-type"))))
+        try:
+            text = body.decode(charset_of(self.headers.get("content-type")))
+        except LookupError:  # a charset Python does not know: JSON is UTF-8 anyway (RFC 8259)
+            text = body.decode("utf-8")
+        return decoder.decode(text)
 
 
 @dataclass
