@@ -52,6 +52,7 @@ from flowno_core.io import (
     Headers,
     HttpClient,
     HttpConnectionError,
+    HttpError,
     HttpProtocolError,
     HttpTimeoutError,
     ServerSentEvent,
@@ -94,44 +95,39 @@ class ChatCompletionError(RuntimeError):
     def __init__(self, method: str, url: str, detail: str) -> None:
         self.method = method
         self.url = url
+        self.detail = detail
         super().__init__(f"{method} {url}: {detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.method, self.url, self.detail))
 
 
 class ChatStreamTruncated(ChatCompletionError):
     """The answer stream ended before its ``finish_reason`` or ``[DONE]``: the answer is incomplete.
 
     Raised when the body ends early (a proxy or the server gave up) and when the connection drops
-    mid-stream (that transport error is the ``__cause__``). The tokens that arrived were already
-    streamed to consumers; they are kept in ``partial``.
+    mid-stream (that transport error is the ``__cause__``, its detail part of the message). The
+    tokens that arrived were already streamed to consumers; they are kept in ``partial``.
 
     Attributes:
         tokens: how many content tokens arrived.
         partial: a ``ChatAnswer`` with the text and tool calls received (``finish_reason`` None).
+        failure: what the transport reported when the connection dropped, else None.
     """
 
-    def __init__(
-        self, method: str, url: str, partial: ChatAnswer, tokens: int, cause: BaseException | None = None
-    ) -> None:
+    def __init__(self, method: str, url: str, partial: ChatAnswer, tokens: int, failure: str | None = None) -> None:
         self.tokens = tokens
         self.partial = partial
-        what = f"the connection failed ({_cause_detail(cause)})" if cause is not None else "the body ended there"
+        self.failure = failure
+        what = f"the connection failed ({failure})" if failure is not None else "the body ended there"
         calls = f" and {len(partial.tool_calls)} unfinished tool call(s)" if partial.tool_calls else ""
-        detail = (
+        super().__init__(method, url, (
             f"the answer stream was truncated after {tokens} token(s){calls}, before any finish_reason "
             f"or [DONE]: {what}; the answer is incomplete (error.partial holds what arrived)"
-        )
-        super().__init__(method, url, detail)
+        ))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_truncated, (self.method, self.url, self.partial, self.tokens))
-
-
-def _rebuild_truncated(method: str, url: str, partial: ChatAnswer, tokens: int) -> ChatStreamTruncated:
-    return ChatStreamTruncated(method, url, partial, tokens)
-
-
-def _cause_detail(cause: BaseException | None) -> str:
-    return str(getattr(cause, "detail", None) or cause)
+        return (type(self), (self.method, self.url, self.partial, self.tokens, self.failure))
 
 
 def _protect_key(arguments: dict[str, Any]) -> None:
@@ -225,7 +221,8 @@ async def _next_event(
         if stream.complete:  # finish_reason arrived: the answer is whole, only [DONE] or usage is lost
             logger.debug("ChatCompletion: %s %s failed after the answer was complete: %s", method, url, error)
             return None
-        raise ChatStreamTruncated(method, url, stream.answer(), stream.tokens, error) from error
+        failure = error.detail if isinstance(error, HttpError) else str(error)
+        raise ChatStreamTruncated(method, url, stream.answer(), stream.tokens, failure) from error
     except HttpTimeoutError as error:
         if not stream.complete:
             error.add_note(
@@ -348,7 +345,7 @@ async def ChatCompletion(
             raise ChatCompletionError(method, where, _scrub(str(error), key)) from None
     finally:
         await response.aclose()
-    logger.debug("ChatCompletion: %d tokens from %s (finish_reason %s)", stream.tokens, response.url, answer.finish_reason)
+    logger.debug("ChatCompletion: %d characters from %s, finish_reason %s", len(answer), where, answer.finish_reason)
     raise StopAsyncIteration(answer)
 
 

@@ -5,6 +5,7 @@ events, stalls, usage chunks, cancellation. Tool calls: test_llm_tool_calls.py."
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -73,9 +74,11 @@ def test_a_stream_cut_before_finish_reason_and_done_is_a_truncation_error(reply:
     assert error.partial == "ab" and error.partial.finish_reason is None
     if reply.ending == "drop" and reply.framing == "chunked":
         assert isinstance(error.__cause__, HttpProtocolError | HttpConnectionError)
-        assert "the connection failed" in str(error)
+        assert error.failure == error.__cause__.detail and f"the connection failed ({error.failure})" in str(error)
     else:
-        assert error.__cause__ is None and "the body ended there" in str(error)
+        assert error.__cause__ is None and error.failure is None and "the body ended there" in str(error)
+    again = pickle.loads(pickle.dumps(error))
+    assert (type(again), str(again), again.tokens, again.partial) == (ChatStreamTruncated, str(error), 2, "ab")
 
 
 def test_a_truncated_tool_call_says_so():
@@ -188,6 +191,7 @@ def test_a_malformed_event_is_an_error_naming_it(bad: Any, message: str):
         assert mock.finished.wait(WAIT)
     assert str(error).startswith(f"POST {mock.url}/chat/completions: {message}")
     assert not isinstance(error, ChatStreamTruncated)
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
 
 
 def test_an_error_event_mid_stream():
