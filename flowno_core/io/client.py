@@ -32,7 +32,7 @@ from __future__ import annotations
 import json as _json
 import re
 import ssl
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin
 
 import h11
@@ -53,6 +53,7 @@ _DEFAULT_USER_AGENT = "Flowno/0.1"
 _DRAIN_LIMIT = 65536  # bytes read after a redirect's head or an SSE [DONE] to keep a connection
 
 Body = bytes | bytearray | memoryview | str | None
+N = TypeVar("N", int, float)
 
 
 class HttpClient:
@@ -524,7 +525,7 @@ class HttpClient:
         conn.close()
 
 
-def _positive(name: str, value: float) -> float:
+def _positive(name: str, value: N) -> N:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ValueError(f"{name} must be a positive number, not {value!r}")
     return value

@@ -89,38 +89,40 @@ class RequestContext:
     """What one request needs to name itself in errors and to keep its deadlines.
 
     ``deadline`` (the client's ``max_request_time`` for whole-body requests) tightens
-    ``timeout.total``; a timeout error says which of the two fired.
+    ``timeout.total``; ``total`` is the one that applies, and a timeout error says which fired.
     """
 
-    __slots__ = ("method", "url", "timeout", "http_logger", "_start", "_loop", "_deadline_binds")
+    __slots__ = ("method", "url", "timeout", "total", "http_logger", "_end", "_loop", "_deadline_binds")
 
     def __init__(self, method: str, url: str, timeout: Timeout, deadline: float | None = None) -> None:
         self.method = method
         self.url = url  # already redacted
-        self._deadline_binds = deadline is not None and (timeout.total is None or deadline < timeout.total)
-        if self._deadline_binds:
-            timeout = Timeout(timeout.connect, timeout.read, deadline)
         self.timeout = timeout
+        total = timeout.total
+        self._deadline_binds = deadline is not None and (total is None or deadline < total)
+        if self._deadline_binds:
+            total = deadline
+        self.total = total
         self.http_logger = _current_http_logger.get()
         loop = current_event_loop()
         if loop is None:
             raise RuntimeError("HttpClient must be used inside a flowno_core task (EventLoop.run_until_complete)")
         self._loop = loop
-        self._start = loop.time()
+        self._end = None if total is None else loop.time() + total
 
     def limit(self, phase: str) -> tuple[float | None, str]:
         """The time allowed for the next wait in ``phase`` and the name of the limit that binds."""
         own = self.timeout.connect if phase == "connect" else self.timeout.read
-        total = self.timeout.total
-        if total is None:
+        end = self._end
+        if end is None:
             return own, phase
-        left = total - (self._loop.time() - self._start)
+        left = end - self._loop.time()
         if own is None or left < own:
             return left, "total"
         return own, phase
 
     def timeout_error(self, which: str) -> HttpTimeoutError:
-        seconds = {"connect": self.timeout.connect, "total": self.timeout.total}.get(which, self.timeout.read)
+        seconds = {"connect": self.timeout.connect, "total": self.total}.get(which, self.timeout.read)
         error = HttpTimeoutError(self.method, self.url, which, seconds or 0.0)
         if which == "total" and self._deadline_binds:
             error.add_note("this is the client's max_request_time for requests that read the whole body "
@@ -242,10 +244,10 @@ class ClientConnection:
             if event is not h11.NEED_DATA:
                 kind = type(event)
                 if kind is h11.Data:
-                    self.body_bytes += len(event.data)
+                    self.body_bytes += len(event.data)  # type: ignore[union-attr]
                 elif kind is h11.Response:
-                    self.response = event
-                    if self._fed > self.max_head and _head_size(event) > self.max_head:
+                    self.response = event  # type: ignore[assignment]
+                    if self._fed > self.max_head and _head_size(event) > self.max_head:  # type: ignore[arg-type]
                         raise self._too_large(ctx, "response head")
                 return event
             try:

@@ -22,29 +22,21 @@ SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Enco
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
-class KeepAliveServer:
-    """Answers request k (over all connections) with ``responses[k]`` (the last one repeats).
+class ThreadServer:
+    """A loopback listener on a thread: each connection is served by ``_serve`` on a thread of its
+    own; leaving the ``with`` block stops and joins them all. ``connections`` counts accepts."""
 
-    A response is a list of byte pieces; ``pause`` seconds pass between pieces (so the end of a
-    body can arrive in a later read than its start). ``None`` as a piece closes the connection.
-    """
-
-    def __init__(self, responses: list[list[bytes | None]], pause: float = 0.0) -> None:
-        self.responses = responses
-        self.pause = pause
+    def __init__(self) -> None:
         self.connections = 0
-        self.requests: list[bytes] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
 
-    def __enter__(self) -> "KeepAliveServer":
-        acceptor = threading.Thread(target=self._accept, daemon=True)
-        self._threads.append(acceptor)
-        acceptor.start()
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._spawn(self._accept)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -53,6 +45,11 @@ class KeepAliveServer:
             thread.join(5)
         self._listener.close()
 
+    def _spawn(self, target, *args) -> None:  # type: ignore[no-untyped-def]
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
     def _accept(self) -> None:
         while not self._stop.is_set():
             try:
@@ -60,9 +57,25 @@ class KeepAliveServer:
             except (TimeoutError, socket.timeout):
                 continue
             self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+            self._spawn(self._serve, conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class KeepAliveServer(ThreadServer):
+    """Answers request k (over all connections) with ``responses[k]`` (the last one repeats).
+
+    A response is a list of byte pieces; ``pause`` seconds pass between pieces (so the end of a
+    body can arrive in a later read than its start). ``None`` as a piece closes the connection.
+    """
+
+    def __init__(self, responses: list[list[bytes | None]], pause: float = 0.0) -> None:
+        super().__init__()
+        self.responses = responses
+        self.pause = pause
+        self.requests: list[bytes] = []
+        self._lock = threading.Lock()
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(0.05)

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import base64
 import socket
-import ssl
 import threading
 
 import pytest
-import trustme
 
 from flowno_core.io import HttpClient, HttpConnectionError, HttpServer, InvalidURL
 from flowno_core.io.proxy import ProxyChoice, bypasses, make_route
 from flowno_core.io._url import parse_url
 from iohelpers import Script, ScriptedServer, SocketTracker, open_fds
+from test_client_keepalive import ThreadServer
+from test_io_client_streaming import tls_pair  # noqa: F401 - a fixture: a test CA, a server and a client context
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
 
@@ -30,45 +30,15 @@ def _clean_proxy_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-class SmallProxy:
+class SmallProxy(ThreadServer):
     """A forward proxy: ``GET http://host:port/path`` is sent on to the origin (one request per
     connection), ``CONNECT host:port`` opens a byte tunnel. ``credentials`` ("user:pass") makes it
     answer 407 to requests without the matching Proxy-Authorization."""
 
     def __init__(self, credentials: str | None = None) -> None:
+        super().__init__()
         self.credentials = credentials
         self.seen: list[tuple[str, str, dict[str, str]]] = []  # (method, target, headers)
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def __enter__(self) -> "SmallProxy":
-        self._spawn(self._accept)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(5)
-        self._listener.close()
-
-    def _spawn(self, target, *args) -> None:  # type: ignore[no-untyped-def]
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            self.connections += 1
-            self._spawn(self._serve, conn)
 
     def _serve(self, client: socket.socket) -> None:
         with client:
@@ -145,17 +115,6 @@ def _origin() -> HttpServer:
         return {"path": request.path, "q": request.arg("q"), "via": request.headers.get("proxy-authorization")}
 
     return server
-
-
-@pytest.fixture(scope="module")
-def tls_pair():
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    return server_ctx, client_ctx
 
 
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
