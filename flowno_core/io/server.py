@@ -163,9 +163,14 @@ class HttpServer:
             listener = self._listener
         assert listener is not None
         failing: OSError | None = None  # the error that stopped accept(), until it works again
+        crowded = False  # reached max_connections once (logged the first time only)
         try:
             while not self._stopping:
                 if len(self._connections) >= self.limits.max_connections:
+                    if not crowded:
+                        crowded = True
+                        logger.warning("%s has max_connections=%d connections open; new connections wait "
+                                       "in the listen backlog (logged once)", self.url, self.limits.max_connections)
                     await self._wait_for_a_free_slot()
                     continue
                 try:
