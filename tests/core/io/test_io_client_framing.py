@@ -26,6 +26,8 @@ from flowno_core.io import (
 )
 from iohelpers import Script, ScriptedServer, SocketTracker, chunked, open_fds
 
+pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
+
 OK_HEAD = b"HTTP/1.1 200 OK\r\n"
 SSE_HEAD = OK_HEAD + b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 
