@@ -24,11 +24,10 @@ class ServerLimits:
         max_header_count: the most header fields in one request; more: 431.
         max_body_size: the largest request body in bytes; bigger: 413 (refused before the body is
             read when Content-Length announces it).
-        header_timeout: seconds a client has to deliver a complete request head, counted from the
-            connection's start (or, between keep-alive requests, from the request's first byte):
-            a slow-loris client that drips its head byte by byte gets 408 and is dropped; one that
-            sends nothing at all is closed silently.
-        request_timeout: seconds to receive a whole request (head and body) from its first byte;
+        header_timeout: seconds a client has to complete a request head once it started sending
+            it: a slow-loris client that drips its head byte by byte gets 408 and is dropped. Also
+            how long a new connection may stay silent before it is closed (without an answer).
+        request_timeout: seconds to receive a whole request (head and body) once it started;
             too slow: 408.
         idle_timeout: seconds a keep-alive connection may sit idle between requests before it is
             closed silently.

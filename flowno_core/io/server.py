@@ -33,8 +33,8 @@ from .._timeouts import move_on_after
 from .connection import QuietSocket
 from .limits import ServerLimits
 from .routing import Handler, Router
-from .server_connection import ServerConnection, respond
-from .server_messages import ServerRequest, ServerResponse, StreamingResponse
+from .server_connection import ServerConnection
+from .server_messages import ServerRequest, ServerResponse
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class HttpServer:
         self._drained: Event | None = None
         self._slot_freed: Event | None = None
         self._serve_task: TaskHandle[None] | None = None
+        self._clock: Any = None  # the serving loop's clock, for the connections' deadlines
 
     @property
     def connection_count(self) -> int:
@@ -162,6 +163,8 @@ class HttpServer:
             self.bind()
             listener = self._listener
         assert listener is not None
+        loop = current_event_loop()
+        self._clock = loop.clock if loop is not None else None
         failing: OSError | None = None  # the error that stopped accept(), until it works again
         crowded = False  # reached max_connections once (logged the first time only)
         try:
@@ -268,12 +271,12 @@ class HttpServer:
 
     async def handle_client(self, client_sock: SocketHandle, address: Any = None) -> None:
         """Serve every request of one connection, then close it (flowno's per-connection entry)."""
-        loop = current_event_loop()
-        assert loop is not None, "handle_client runs inside a flowno_core task"
-        await ServerConnection(self, client_sock, address, loop.clock).serve()
-
-    async def _respond(self, request: ServerRequest) -> ServerResponse | StreamingResponse:
-        return await respond(self, request)
+        clock = self._clock
+        if clock is None:
+            loop = current_event_loop()
+            assert loop is not None, "handle_client runs inside a flowno_core task"
+            clock = loop.clock
+        await ServerConnection(self, client_sock, address, clock).serve()
 
     async def handle_request(self, request: ServerRequest) -> Any:
         """Route ``request`` to its handler (override for custom dispatch); 404/405 when no route.

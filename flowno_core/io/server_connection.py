@@ -4,13 +4,14 @@ Theory of operation: a ``ServerConnection`` owns one accepted socket and one ``h
 and loops over requests while the connection may be kept alive. Reading a request has three
 deadlines, all in the loop's clock and armed only while the task actually waits:
 
-* before the first byte of a request the connection is *idle*: a fresh connection waits until its
-  head deadline, a kept-alive one for ``idle_timeout``; either way it is closed silently (nothing
-  was asked, so nothing is answered). Idle connections are listed in ``server._idle`` (socket ->
+* before the first byte of a request the connection is *idle*: a fresh connection waits
+  ``header_timeout``, a kept-alive one ``idle_timeout``; then it is closed silently (nothing was
+  asked, so nothing is answered). Idle connections are listed in ``server._idle`` (socket ->
   requests served), so ``stop()`` and a server at ``max_connections`` can close them.
-* the head must be complete ``header_timeout`` seconds after the connection opened (for later
-  requests: after their first byte), the whole request ``request_timeout`` seconds after it:
-  else 408.
+* once a request has started, its head must be complete within ``header_timeout`` and the whole
+  request within ``request_timeout``, else 408. "Started" is read from the clock the first time
+  the request has to wait for more bytes (right after its first bytes arrived), so a request that
+  arrives in one read costs no clock reading and no timer.
 * the head is then checked before any body is read: HTTP major version 1 (else 505; this is how an
   HTTP/2 preface is answered), head size and field count (431), framing that cannot be smuggled
   (400 for Transfer-Encoding beside Content-Length, Content-Length repeated, or Transfer-Encoding
@@ -84,7 +85,7 @@ class ServerConnection:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_size)
         self.served = 0
         self.clock = clock  # the loop's clock: .now()
-        self.started = clock.now()  # when the current request began (the connection, or its first byte)
+        self.started: float | None = None  # when the current request began (set when first needed)
         self.method = b""
         self.head_parts: list[bytes] = []  # raw bytes of the current request head as received
 
@@ -95,19 +96,22 @@ class ServerConnection:
                 request = await self.read_request()
                 if request is None:
                     break
-                response = await server._respond(request)
+                response = await respond(server, request)
                 self.served += 1
                 if not await self.send_response(request, response):
                     break
                 conn.start_next_cycle()
                 if server._stopping:
                     break
-                self.started = self.clock.now()
+                self.started = None
                 self.method = b""
                 leftover = conn.trailing_data[0]
                 self.head_parts = [leftover] if leftover else []
         except Reject as reject:
             await self.send_error(reject.status, reject.message)
+            await self._linger()
+        except h11.RemoteProtocolError as error:  # only conn.next_event() raises it: bad input
+            await self.send_error(error.error_status_hint, f"bad request: {error}")
             await self._linger()
         except (Gone, OSError):
             pass
@@ -115,13 +119,13 @@ class ServerConnection:
             logger.error("cannot send the handler's response: %s", error)
             await self.send_error(500, "internal server error")
         finally:
-            self.server._idle.pop(self.sock, None)
             self.sock.close()
 
     # -- reading -----------------------------------------------------------------------------------
     async def read_request(self) -> ServerRequest | None:
         """The next request, or None when the client closed the connection between requests."""
-        event = self._next_event()
+        conn = self.conn
+        event = conn.next_event()
         if event is h11.NEED_DATA:
             event = await self._read_head()
         if type(event) is h11.ConnectionClosed:
@@ -130,9 +134,10 @@ class ServerConnection:
             raise Reject(400, "expected a request")
         self.method = event.method
         headers = self._check_head(event)
-        if self.conn.they_are_waiting_for_100_continue:
-            await self._write(self.conn.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")))
-        body = await self._read_body()
+        if conn.they_are_waiting_for_100_continue:
+            await self._write(conn.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")))
+        part = conn.next_event()
+        body = b"" if type(part) is h11.EndOfMessage else await self._read_body(part)
         target = event.target.decode("latin-1")
         raw_path, _, query = target.partition("?")
         return ServerRequest(
@@ -146,61 +151,75 @@ class ServerConnection:
             http_version=event.http_version.decode("ascii"),
         )
 
+    def _deadline(self, seconds: float) -> float:
+        """Loop time ``seconds`` after the current request began (its first wait for more bytes,
+        right after its first bytes arrived)."""
+        if self.started is None:
+            self.started = self.clock.now()
+        return self.started + seconds
+
     async def _read_head(self) -> Any:
-        conn, limits = self.conn, self.limits
+        conn, limits, sock = self.conn, self.limits, self.sock
         if conn.their_state is h11.IDLE and not self.head_parts:  # nothing of this request yet: idle
             if self.server._stopping:
                 raise Gone()
-            if self.served:
-                wait = limits.idle_timeout
-            else:
-                wait = self.started + limits.header_timeout - self.clock.now()
-            self.server._idle[self.sock] = self.served
+            self.server._idle[sock] = self.served
+            data = None
             try:
-                data = await self._recv_within(wait)
+                with move_on_after(limits.idle_timeout if self.served else limits.header_timeout):
+                    data = await sock.recv(_READ_SIZE)
             finally:
-                self.server._idle.pop(self.sock, None)
+                self.server._idle.pop(sock, None)
             if data is None:
                 raise Gone()  # nothing was asked, so nothing is answered
-            if self.served:
-                self.started = self.clock.now()
-            self._receive(data)
-            event = self._next_event()
+            if data:
+                self.head_parts.append(data)
+            conn.receive_data(data)
+            event = conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
-        deadline = self.started + min(limits.header_timeout, limits.request_timeout)
+        deadline = self._deadline(min(limits.header_timeout, limits.request_timeout))
         while True:
-            data = await self._recv_within(deadline - self.clock.now())
+            data = await self._recv_until(deadline)
             if data is None:
                 raise Reject(408, f"the request head did not arrive within {limits.header_timeout:g}s")
-            self._receive(data)
-            event = self._next_event()
+            if data:
+                self.head_parts.append(data)
+            conn.receive_data(data)
+            event = conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
 
     def _check_head(self, event: h11.Request) -> Headers:
         limits = self.limits
         version = event.http_version
-        if not version.startswith(b"1."):
+        if version != b"1.1" and not version.startswith(b"1."):
             raise Reject(505, f"HTTP/{version.decode('ascii', 'replace')} is not supported; this server speaks HTTP/1.1")
         fields = event.headers
-        if len(fields) > limits.max_header_count:
-            raise Reject(431, f"the request has {len(fields)} header fields; the limit is {limits.max_header_count}")
-        head_size = len(event.target) + sum(len(name) + len(value) + 4 for name, value in fields)
+        count = len(fields)
+        if count > limits.max_header_count:
+            raise Reject(431, f"the request has {count} header fields; the limit is {limits.max_header_count}")
+        head_size = len(event.target)
+        length: bytes | None = None
+        chunked = False
+        for name, value in fields:
+            head_size += len(name) + len(value) + 4
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
         if head_size > limits.max_header_size:  # h11 only bounds a head that arrives in pieces
             raise Reject(431, f"the request head is larger than {limits.max_header_size} bytes")
-        headers = Headers._from_wire(fields)
-        if "transfer-encoding" in headers:
-            if "content-length" in headers:
+        if chunked:
+            if length is not None:
                 raise Reject(400, "the request has both Transfer-Encoding and Content-Length (RFC 9112 section 6.1)")
             if version == b"1.0":
                 raise Reject(400, "Transfer-Encoding is not allowed in an HTTP/1.0 request")
-        length = headers.get("content-length")
         if length is not None:
             self._refuse_repeated_content_length()
             if int(length) > limits.max_body_size:
                 raise Reject(413, f"the body is larger than {limits.max_body_size} bytes")
-        return headers
+        return Headers._from_wire(fields)
 
     def _refuse_repeated_content_length(self) -> None:
         """h11 merges repeated equal Content-Length fields; a server must not guess which one framed
@@ -211,11 +230,10 @@ class ServerConnection:
         if len(values) > 1 or any(b"," in value for value in values):
             raise Reject(400, "the request repeats Content-Length")
 
-    async def _read_body(self) -> bytes:
+    async def _read_body(self, part: Any) -> bytes:
         limits, conn = self.limits, self.conn
         body = bytearray()
         while True:
-            part = self._next_event()
             if type(part) is h11.Data:
                 body += part.data
                 if len(body) > limits.max_body_size:
@@ -223,27 +241,17 @@ class ServerConnection:
             elif type(part) is h11.EndOfMessage:
                 return bytes(body)
             elif part is h11.NEED_DATA:
-                data = await self._recv_within(self.started + limits.request_timeout - self.clock.now())
+                data = await self._recv_until(self._deadline(limits.request_timeout))
                 if data is None:
                     raise Reject(408, f"the request did not arrive within {limits.request_timeout:g}s")
                 conn.receive_data(data)
             else:  # PAUSED: an Upgrade/CONNECT request, which this server does not speak
                 raise Reject(501, "protocol upgrades and CONNECT are not supported")
+            part = conn.next_event()
 
-    def _next_event(self) -> Any:
-        try:
-            return self.conn.next_event()
-        except h11.RemoteProtocolError as error:
-            raise Reject(error.error_status_hint, f"bad request: {error}") from None
-
-    def _receive(self, data: bytes) -> None:
-        if data:
-            self.head_parts.append(data)
-        self.conn.receive_data(data)
-
-    async def _recv_within(self, seconds: float) -> bytes | None:
-        """Bytes from the client (``b""`` at its end), or None if ``seconds`` pass first."""
-        with move_on_after(seconds):
+    async def _recv_until(self, deadline: float) -> bytes | None:
+        """Bytes from the client (``b""`` at its end), or None if the loop time ``deadline`` passes first."""
+        with move_on_after(deadline - self.clock.now()):
             return await self.sock.recv(_READ_SIZE)
         return None
 
@@ -366,7 +374,7 @@ class ServerConnection:
         deadline = self.clock.now() + LINGER_SECONDS
         try:
             self.sock.shutdown(_socket.SHUT_WR)
-            while await self._recv_within(deadline - self.clock.now()):
+            while await self._recv_until(deadline):
                 pass
         except OSError:
             pass
