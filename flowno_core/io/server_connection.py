@@ -160,29 +160,25 @@ class ServerConnection:
 
     async def _read_head(self) -> Any:
         conn, limits, sock = self.conn, self.limits, self.sock
-        if conn.their_state is h11.IDLE and not self.head_parts:  # nothing of this request yet: idle
-            if self.server._stopping:
-                raise Gone()
-            self.server._idle[sock] = self.served
-            data = None
-            try:
-                with move_on_after(limits.idle_timeout if self.served else limits.header_timeout):
-                    data = await sock.recv(_READ_SIZE)
-            finally:
-                self.server._idle.pop(sock, None)
-            if data is None:
-                raise Gone()  # nothing was asked, so nothing is answered
-            if data:
-                self.head_parts.append(data)
-            conn.receive_data(data)
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-        deadline = self._deadline(min(limits.header_timeout, limits.request_timeout))
+        idle = conn.their_state is h11.IDLE and not self.head_parts  # nothing of this request yet
         while True:
-            data = await self._recv_until(deadline)
-            if data is None:
-                raise Reject(408, f"the request head did not arrive within {limits.header_timeout:g}s")
+            if idle:
+                idle = False
+                if self.server._stopping:
+                    raise Gone()
+                self.server._idle[sock] = self.served
+                data = None
+                try:
+                    with move_on_after(limits.idle_timeout if self.served else limits.header_timeout):
+                        data = await sock.recv(_READ_SIZE)
+                finally:
+                    self.server._idle.pop(sock, None)
+                if data is None:
+                    raise Gone()  # nothing was asked, so nothing is answered
+            else:
+                data = await self._recv_until(self._deadline(min(limits.header_timeout, limits.request_timeout)))
+                if data is None:
+                    raise Reject(408, f"the request head did not arrive within {limits.header_timeout:g}s")
             if data:
                 self.head_parts.append(data)
             conn.receive_data(data)

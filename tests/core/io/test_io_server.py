@@ -141,16 +141,6 @@ async def test_keep_alive_and_pipelined_requests_on_one_connection():
     assert b'"id": "1"' in answer and b'"id": "2"' in answer
 
 
-async def test_expect_100_continue():
-    async with make_server() as server:
-        answer = await raw_exchange(
-            server.port,
-            b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n",
-            b"body",
-        )
-    assert answer.startswith(b"HTTP/1.1 100 ") and b"HTTP/1.1 201 Created" in answer and answer.endswith(b"body")
-
-
 async def test_streaming_and_sse_responses():
     server = HttpServer("127.0.0.1", 0)
 

@@ -77,14 +77,18 @@ async def test_a_streamed_answer_in_flight_is_sent_to_its_end():
     assert reply.status == 200 and reply.body == b"first second"
 
 
-async def test_a_half_received_request_is_still_answered(virtual_clock):
+def page_server() -> HttpServer:
     server = HttpServer("127.0.0.1", 0)
 
     @server.route("/page")
     async def page(request):
         return "page"
 
-    async with server:
+    return server
+
+
+async def test_a_half_received_request_is_still_answered(virtual_clock):
+    async with page_server() as server:
         sock = socket()
         await sock.connect(("127.0.0.1", server.port))
         try:
@@ -104,12 +108,7 @@ async def test_a_half_received_request_is_still_answered(virtual_clock):
 
 
 async def test_idle_connections_are_closed_at_once_without_waiting_for_the_grace(virtual_clock):
-    server = HttpServer("127.0.0.1", 0)
-
-    @server.route("/page")
-    async def page(request):
-        return "page"
-
+    server = page_server()
     async with server:
         client = HttpClient(keep_alive=True)
         await client.get(server.url + "/page")
