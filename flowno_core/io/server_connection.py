@@ -57,6 +57,7 @@ _READ_SIZE = 65536
 LINGER_SECONDS = 2.0
 _CONTENT_LENGTH_FIELD = re.compile(rb"^content-length[ \t]*:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 _END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}  # 200 -> b"OK"
 
 
 class Reject(Exception):
@@ -259,11 +260,7 @@ class ServerConnection:
             headers.set("Server", "flowno_core")
         if self.server._stopping or self.served >= self.limits.max_keepalive_requests:
             headers.set("Connection", "close")
-        try:
-            reason = HTTPStatus(status).phrase.encode("ascii")
-        except ValueError:
-            reason = b""
-        return h11.Response(status_code=status, headers=headers.items(), reason=reason)
+        return h11.Response(status_code=status, headers=headers.items(), reason=_REASONS.get(status, b""))
 
     async def _write(self, data: bytes | None) -> None:
         if not data:
@@ -378,10 +375,7 @@ class ServerConnection:
 
 def plain_error(status: int, body: bytes) -> bytes:
     """A complete ``Connection: close`` error response written without h11."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = _REASONS.get(status, b"Error").decode("ascii")
     head = (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: flowno_core\r\n\r\n"
