@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-OWN_TESTS = {"io.md", "connectors.md"}  # tested by their own suites
+OWN_TESTS = {"io.md", "connectors.md", "server-production.md"}  # tested by their own suites
 BLOCKS = [
     (path.name, index, block)
     for path in sorted(DOCS.glob("*.md"))

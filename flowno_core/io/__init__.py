@@ -18,10 +18,13 @@ from .errors import (
     HttpError,
     HttpProtocolError,
     HttpTimeoutError,
+    IncompleteBodyError,
     InvalidURL,
+    ResponseTooLarge,
     TooManyRedirects,
 )
 from .headers import Headers
+from .limits import ServerLimits
 from .server import HttpServer
 from .server_messages import ServerRequest, ServerResponse, StreamingResponse, sse_response
 from .responses import ErrStreamingResponse, OkStreamingResponse, Response, ResponseBase, streaming_response_is_ok
@@ -39,11 +42,14 @@ __all__ = [
     "HttpProtocolError",
     "HttpServer",
     "HttpTimeoutError",
+    "IncompleteBodyError",
     "InvalidURL",
     "OkStreamingResponse",
     "Response",
     "ResponseBase",
+    "ResponseTooLarge",
     "SSEParser",
+    "ServerLimits",
     "ServerRequest",
     "ServerResponse",
     "ServerSentEvent",

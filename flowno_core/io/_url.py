@@ -3,7 +3,7 @@
 Theory of operation: ``parse_url`` is pure. It keeps the query string (flowno dropped it, SPEC §6.1
 item 15), percent-encodes characters that may not appear in a request target, drops the fragment,
 and computes the ``Host`` header (with the port when it is not the scheme's default, IPv6 literals
-in brackets). Results are cached per URL string (``Target`` is immutable). ``redact`` is applied to every URL that goes into an error message or a log line.
+in brackets, a non-ASCII host name in its IDNA form). Results are cached per URL string (``Target`` is immutable). ``redact`` is applied to every URL that goes into an error message or a log line.
 """
 
 from __future__ import annotations
@@ -73,6 +73,11 @@ def _parse(url: str) -> Target:
         raise _BadURL("the URL has no host")
     if any(ch in host for ch in "\r\n\t /\\") or "\x00" in url:
         raise _BadURL("the host contains forbidden characters")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")  # bücher.example -> xn--bcher-kva.example
+        except UnicodeError as error:
+            raise _BadURL(f"the host is not a valid internationalized domain name ({error})") from None
     if port is None:
         port = _DEFAULT_PORTS[scheme]
     if not 0 < port < 65536:

@@ -7,8 +7,10 @@ objects (``"events"``). Items completed by one read are queued and handed out on
 parsing state lives on the stream object, so two streams on one client never interfere.
 
 The connection is released exactly once: back to the client's pool when the body ended cleanly
-and the connection can carry another request, otherwise closed. It is closed at ``[DONE]``, on any
-error (a malformed chunk, a timeout, cancellation of the consuming task), by ``aclose()``/
+and the connection can carry another request, otherwise closed. At ``[DONE]`` the rest of the body
+is not wanted: the connection is closed at once, or, when ``drain_after_done`` allows (keep-alive),
+the stream reads on to the end of the body (discarding at most that many bytes) so the connection
+can be pooled. It is closed on any error (a malformed chunk, a timeout, cancellation of the consuming task), by ``aclose()``/
 ``close()``/``async with``, and as a last resort when the stream is garbage-collected unread. A
 closed stream raises ``StopAsyncIteration``.
 """
@@ -58,6 +60,7 @@ class BodyStream(AsyncIterator[T]):
         release: Callable[[ClientConnection, bool], None],
         json_decoder: Any = None,
         on_end: Callable[["BodyStream", BaseException | None], None] | None = None,
+        drain_after_done: int = 0,
     ) -> None:
         self._conn: ClientConnection | None = connection
         self._ctx = ctx
@@ -71,6 +74,8 @@ class BodyStream(AsyncIterator[T]):
         self.bytes_received = 0
         self.items = 0
         self.done_received = False
+        self._drain_budget = drain_after_done
+        self._draining = False
         self._log = ctx.http_logger
         self._log_id = ctx.conn_id(connection) if self._log is not None else ""
         self._chunks = 0
@@ -100,13 +105,17 @@ class BodyStream(AsyncIterator[T]):
                 if kind is h11.Data:
                     data = bytes(event.data)
                     self.bytes_received += len(data)
+                    if self._draining:
+                        self._drain(len(data))
+                        continue
                     self._chunks += 1
                     if self._log is not None:
                         self._log.log_chunk(self._log_id, self._chunks, len(data), len(data))
                     self._accept(self._decode(data))
                 elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
-                    self._accept(self._finish_decoding())
-                    self._end_of_body()
+                    if not self._draining:
+                        self._accept(self._finish_decoding())
+                        self._end_of_body()
                     self._finish(conn.reusable, None)
                 else:
                     raise self._ctx.protocol_error(f"unexpected {kind.__name__} in the response body")
@@ -156,8 +165,16 @@ class BodyStream(AsyncIterator[T]):
                 raise self._ctx.protocol_error(str(error)) from None
             if decoder.done:
                 self.done_received = True
-                self._finish(False, None)  # the rest of the stream is not wanted
+                if self._drain_budget > 0:
+                    self._draining = True  # read on to the end of the body, then pool the connection
+                else:
+                    self._finish(False, None)  # the rest of the stream is not wanted
                 return
+
+    def _drain(self, size: int) -> None:
+        self._drain_budget -= size
+        if self._drain_budget < 0:
+            self._finish(False, None)  # too much after [DONE]: not worth keeping the connection
 
     def _end_of_body(self) -> None:
         if self._parser is not None:

@@ -12,8 +12,19 @@ make that true for cancellation and timeouts as well.
 
 With ``keep_alive=False`` (the default, like flowno) every request sends ``Connection: close`` and
 uses a fresh connection. With ``keep_alive=True`` a connection whose exchange finished cleanly goes
-back to a per-origin pool; a pooled connection that fails before any response byte (the server
-dropped it while idle) is retried once on a fresh connection.
+back to a per-origin pool (a stream too, once read to its end; an SSE stream ended by ``[DONE]`` reads
+the rest of its body first, at most ``_DRAIN_LIMIT`` bytes); a pooled connection that fails before
+any response byte (the server dropped it while idle) is retried once on a fresh connection.
+
+Proxies (``proxy.py``): the client's ``ProxyChoice`` is fixed when the client is made (from
+``proxy=`` or, with ``trust_env``, the environment); each request asks it for a route. An http URL
+through a proxy is sent in absolute form on a connection to the proxy; an https URL goes through a
+CONNECT tunnel that ``ClientConnection.open`` sets up. Pool keys include the proxy.
+
+Limits: the response head (``max_header_size``, enforced by h11), the body of a whole-body read
+(``max_body_size``, checked against Content-Length at once and counted after decompression, so a
+gzip bomb stops too) and, for whole-body reads, ``max_request_time`` on top of ``Timeout.total``.
+Streams have neither of the last two: their consumer reads as it goes and can stop at any time.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from __future__ import annotations
 import json as _json
 import re
 import ssl
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin
 
 import h11
@@ -30,16 +41,19 @@ from ._decoding import BodyDecoder, DecodeError
 from ._url import Target, parse_url, redact
 from .body import BodyStream, StreamMode
 from .connection import ClientConnection, RequestContext, Timeout
-from .errors import HttpConnectionError, TooManyRedirects
+from .errors import HttpConnectionError, ResponseTooLarge, TooManyRedirects
 from .headers import Headers
+from .proxy import ProxyChoice, ProxyRoute
 from .responses import ErrStreamingResponse, OkStreamingResponse, Response
 
 _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CROSS_ORIGIN_DROP = ("authorization", "proxy-authorization", "cookie")
 _DEFAULT_USER_AGENT = "Flowno/0.1"
+_DRAIN_LIMIT = 65536  # bytes read after a redirect's head or an SSE [DONE] to keep a connection
 
 Body = bytes | bytearray | memoryview | str | None
+N = TypeVar("N", int, float)
 
 
 class HttpClient:
@@ -55,7 +69,18 @@ class HttpClient:
             client with ``aclose()`` or ``async with``).
         ssl_context: the context for https URLs (default: ``ssl.create_default_context()``).
         max_idle_connections: pooled idle connections kept per origin (keep-alive only).
-        max_header_size: the largest response head accepted, in bytes.
+        max_header_size: the largest response head accepted, in bytes (default 64 KiB); larger
+            raises ``ResponseTooLarge``.
+        max_body_size: the largest body that ``get``/``post``/``request`` read whole, in bytes
+            after decompression (default 64 MiB; ``None``: no limit); larger raises
+            ``ResponseTooLarge``. Streams are not limited: read them as they come.
+        max_request_time: seconds a whole-body request may take in all, redirects and body
+            included (default 900; ``None``: no limit); a tighter ``Timeout.total`` wins. Streams
+            are bounded by ``Timeout.total`` only, so a long-lived event stream is never cut.
+        trust_env: take proxies from ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY``
+            (and their lower-case forms) when ``proxy`` is not given (default True).
+        proxy: an ``http://[user:password@]host:port`` proxy for every request (https through a
+            CONNECT tunnel); overrides the environment.
 
     Attributes:
         json_encoder / json_decoder: swappable ``json.JSONEncoder`` / ``json.JSONDecoder``.
@@ -84,6 +109,10 @@ class HttpClient:
         ssl_context: ssl.SSLContext | None = None,
         max_idle_connections: int = 8,
         max_header_size: int = 64 * 1024,
+        max_body_size: int | None = 64 * 1024 * 1024,
+        max_request_time: float | None = 900.0,
+        trust_env: bool = True,
+        proxy: str | None = None,
     ) -> None:
         if headers is not None and not isinstance(headers, Headers):
             headers = Headers(headers)  # a plain mapping or list of pairs is accepted too
@@ -97,9 +126,20 @@ class HttpClient:
         self.max_redirects = max_redirects
         self.keep_alive = keep_alive
         self.max_idle_connections = max_idle_connections
-        self.max_header_size = max_header_size
+        self.max_header_size = _positive("max_header_size", max_header_size)
+        self.max_body_size = max_body_size if max_body_size is None else _positive("max_body_size", max_body_size)
+        self.max_request_time = max_request_time if max_request_time is None else _positive(
+            "max_request_time", max_request_time)
+        self.trust_env = trust_env
         self._ssl_context = ssl_context
-        self._pool: dict[tuple[str, str, int], list[ClientConnection]] = {}
+        self._pool: dict[tuple[object, ...], list[ClientConnection]] = {}
+        if proxy is not None:
+            self._proxies: ProxyChoice | None = ProxyChoice.explicit(proxy)
+        elif trust_env:
+            choice = ProxyChoice.from_environment()
+            self._proxies = None if choice.empty else choice
+        else:
+            self._proxies = None
 
     @property
     def headers(self) -> Headers:
@@ -188,9 +228,10 @@ class HttpClient:
 
             response = await client.request("PUT", "http://127.0.0.1:8080/items/3", data=b"...")
         """
-        ctx, conn, head = await self._exchange(method, url, data, extra_headers, json, timeout, follow_redirects)
+        ctx, conn, head = await self._exchange(method, url, data, extra_headers, json, timeout, follow_redirects,
+                                               self.max_request_time)
         try:
-            body = await self._read_body(conn, ctx, head.headers)
+            body = await self._read_body(conn, ctx, head.headers, self.max_body_size)
         except BaseException:
             conn.close()
             raise
@@ -240,13 +281,14 @@ class HttpClient:
                 if media == "text/event-stream" and sse != "raw":
                     mode = "json" if sse == "json" else "events"
                 stream: BodyStream[Any] = BodyStream(
-                    conn, ctx, mode, headers.get("content-encoding"), self._release, self.json_decoder
+                    conn, ctx, mode, headers.get("content-encoding"), self._release, self.json_decoder,
+                    drain_after_done=_DRAIN_LIMIT if self.keep_alive else 0,
                 )
                 return OkStreamingResponse(self, head.status, headers, stream, method=ctx.method, url=ctx.url)
             if "chunked" in (headers.get("transfer-encoding") or "").lower():
                 raw: BodyStream[bytes] = BodyStream(conn, ctx, "bytes", headers.get("content-encoding"), self._release)
                 return ErrStreamingResponse(self, head.status, headers, raw, method=ctx.method, url=ctx.url)
-            body = await self._read_body(conn, ctx, headers)
+            body = await self._read_body(conn, ctx, headers, self.max_body_size)
         except BaseException:
             conn.close()
             raise
@@ -326,6 +368,7 @@ class HttpClient:
         json: Any,
         timeout: Timeout | float | None,
         follow_redirects: bool | None,
+        deadline: float | None = None,
     ) -> tuple[RequestContext, ClientConnection, "_Head"]:
         """Send the request (following redirects); returns the connection positioned at the body."""
         if not isinstance(method, str) or not _METHOD.fullmatch(method):
@@ -336,7 +379,7 @@ class HttpClient:
             extra_headers = Headers(extra_headers)
         body, json_type = self._encode_body(data, json)
         limits = self.timeout if timeout is None else Timeout.coerce(timeout)
-        ctx = RequestContext(method, redact(target.url), limits)
+        ctx = RequestContext(method, redact(target.url), limits, deadline)
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
         first_origin = target.origin
         strip = False
@@ -367,13 +410,19 @@ class HttpClient:
 
     async def _send_once(self, target: Target, ctx: RequestContext, headers: list[tuple[str, str]],
                          body: bytes | None) -> tuple[ClientConnection, "_Head"]:
-        request = h11.Request(method=ctx.method, target=target.target, headers=headers)
+        route = None if self._proxies is None else self._proxies.route_for(target, ctx.method, ctx.url)
+        if route is None:
+            request = h11.Request(method=ctx.method, target=target.target, headers=headers)
+            key: tuple[object, ...] = target.origin
+        else:
+            request = _proxied_request(ctx.method, target, headers, route)
+            key = route.pool_key(target)
         attempts = 2 if self.keep_alive else 1
         for attempt in range(attempts):
-            conn = self._take_idle(target.origin) if attempt == 0 else None
+            conn = self._take_idle(key) if attempt == 0 else None
             if conn is None:
                 conn = await ClientConnection.open(target, ctx, self._ssl() if target.is_tls else None,
-                                                   self.max_header_size)
+                                                   self.max_header_size, route)
             try:
                 await conn.send_request(request, body, ctx)
                 if ctx.http_logger is not None:
@@ -404,8 +453,8 @@ class HttpClient:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _take_idle(self, origin: tuple[str, str, int]) -> ClientConnection | None:
-        connections = self._pool.get(origin)
+    def _take_idle(self, key: tuple[object, ...]) -> ClientConnection | None:
+        connections = self._pool.get(key)
         while connections:
             conn = connections.pop()
             if conn.looks_alive():
@@ -424,20 +473,32 @@ class HttpClient:
             return
         connections.append(conn)
 
-    async def _read_body(self, conn: ClientConnection, ctx: RequestContext, headers: Headers) -> bytes:
+    async def _read_body(self, conn: ClientConnection, ctx: RequestContext, headers: Headers,
+                         limit: int | None) -> bytes:
         decoder = BodyDecoder(headers.get("content-encoding"))
+        if limit is not None:
+            length = headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise _body_too_large(ctx, limit, f"it announces {int(length)} bytes")
         parts: list[bytes] = []
+        size = 0
         try:
             while True:
                 event = await conn.next_event(ctx)
                 kind = type(event)
                 if kind is h11.Data:
-                    parts.append(decoder.feed(bytes(event.data)) if decoder.active else bytes(event.data))
+                    part = decoder.feed(bytes(event.data)) if decoder.active else bytes(event.data)
                 elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
-                    parts.append(decoder.finish())
-                    return b"".join(parts)
+                    part = decoder.finish()
                 else:
                     raise ctx.protocol_error(f"unexpected {kind.__name__} in the response body")
+                if part:
+                    size += len(part)
+                    if limit is not None and size > limit:
+                        raise _body_too_large(ctx, limit, "more arrived")
+                    parts.append(part)
+                if kind is not h11.Data:
+                    return b"".join(parts)
         except DecodeError as error:
             raise ctx.protocol_error(str(error)) from None
 
@@ -448,7 +509,7 @@ class HttpClient:
             return
         drained = 0
         try:
-            while drained <= 65536:
+            while drained <= _DRAIN_LIMIT:
                 event = await conn.next_event(ctx)
                 kind = type(event)
                 if kind is h11.Data:
@@ -462,6 +523,27 @@ class HttpClient:
             conn.close()
             raise
         conn.close()
+
+
+def _positive(name: str, value: N) -> N:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, not {value!r}")
+    return value
+
+
+def _body_too_large(ctx: RequestContext, limit: int, why: str) -> ResponseTooLarge:
+    return ResponseTooLarge(ctx.method, ctx.url, f"the response body is larger than max_body_size ({limit} bytes; "
+                            f"{why}): raise HttpClient(max_body_size=...) or stream it with stream_request", limit)
+
+
+def _proxied_request(method: str, target: Target, headers: list[tuple[str, str]], route: ProxyRoute) -> h11.Request:
+    """The request for ``route``'s proxy: absolute form for http; the plain request inside an https tunnel."""
+    if target.is_tls:
+        return h11.Request(method=method, target=target.target, headers=headers)
+    if route.authorization is not None:
+        headers = headers + [("proxy-authorization", route.authorization)]
+    absolute = f"{target.scheme}://{target.host_header}{target.target}"
+    return h11.Request(method=method, target=absolute, headers=headers)
 
 
 class _Head:

@@ -9,6 +9,12 @@ request has its own ``RequestContext`` (no state lives on the client), so concur
 client are independent. ``HttpTimeoutError`` is an ``OSError`` (through ``TimeoutError``), so every ``except OSError``
 here lets ``HttpError`` through first. Whoever holds a ``ClientConnection`` closes it on every error path,
 cancellation included (``except BaseException: close; raise``).
+
+How a response can end badly, and what says so: h11's own complaints become ``HttpProtocolError``
+("malformed response"), except a head beyond ``max_header_size`` (``ResponseTooLarge``); the peer
+closing or resetting the connection while a Content-Length or chunked body is still due becomes
+``IncompleteBodyError`` with the number of body bytes that arrived (counted here, per response);
+closing before a complete head is a protocol error that says so.
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ from .._sockets import SocketHandle, TLSSocketHandle
 from .._timeouts import move_on_after
 from ._url import Target
 from .http_logging import _current_http_logger
-from .errors import HttpConnectionError, HttpError, HttpProtocolError, HttpTimeoutError
+from .errors import (
+    HttpConnectionError,
+    HttpError,
+    HttpProtocolError,
+    HttpTimeoutError,
+    IncompleteBodyError,
+    ResponseTooLarge,
+)
+from .proxy import ProxyRoute, open_tunnel
 
 R = TypeVar("R")
 
@@ -72,35 +86,48 @@ def _bad_timeout(value: float) -> Timeout:
 
 
 class RequestContext:
-    """What one request needs to name itself in errors and to keep its deadlines."""
+    """What one request needs to name itself in errors and to keep its deadlines.
 
-    __slots__ = ("method", "url", "timeout", "http_logger", "_start", "_loop")
+    ``deadline`` (the client's ``max_request_time`` for whole-body requests) tightens
+    ``timeout.total``; ``total`` is the one that applies, and a timeout error says which fired.
+    """
 
-    def __init__(self, method: str, url: str, timeout: Timeout) -> None:
+    __slots__ = ("method", "url", "timeout", "total", "http_logger", "_end", "_loop", "_deadline_binds")
+
+    def __init__(self, method: str, url: str, timeout: Timeout, deadline: float | None = None) -> None:
         self.method = method
         self.url = url  # already redacted
         self.timeout = timeout
+        total = timeout.total
+        self._deadline_binds = deadline is not None and (total is None or deadline < total)
+        if self._deadline_binds:
+            total = deadline
+        self.total = total
         self.http_logger = _current_http_logger.get()
         loop = current_event_loop()
         if loop is None:
             raise RuntimeError("HttpClient must be used inside a flowno_core task (EventLoop.run_until_complete)")
         self._loop = loop
-        self._start = loop.time()
+        self._end = None if total is None else loop.time() + total
 
     def limit(self, phase: str) -> tuple[float | None, str]:
         """The time allowed for the next wait in ``phase`` and the name of the limit that binds."""
         own = self.timeout.connect if phase == "connect" else self.timeout.read
-        total = self.timeout.total
-        if total is None:
+        end = self._end
+        if end is None:
             return own, phase
-        left = total - (self._loop.time() - self._start)
+        left = end - self._loop.time()
         if own is None or left < own:
             return left, "total"
         return own, phase
 
     def timeout_error(self, which: str) -> HttpTimeoutError:
-        seconds = {"connect": self.timeout.connect, "total": self.timeout.total}.get(which, self.timeout.read)
-        return HttpTimeoutError(self.method, self.url, which, seconds or 0.0)
+        seconds = {"connect": self.timeout.connect, "total": self.total}.get(which, self.timeout.read)
+        error = HttpTimeoutError(self.method, self.url, which, seconds or 0.0)
+        if which == "total" and self._deadline_binds:
+            error.add_note("this is the client's max_request_time for requests that read the whole body "
+                           "(HttpClient(max_request_time=...), or stream the response instead)")
+        return error
 
     async def timed(self, awaitable: Awaitable[R], phase: str) -> R:
         """Await ``awaitable`` within the phase's limit; raise ``HttpTimeoutError`` when it expires."""
@@ -128,7 +155,14 @@ class RequestContext:
         return HttpConnectionError(self.method, self.url, detail)
 
 
-def _describe_os_error(error: OSError, target: Target) -> str:
+def _describe_os_error(error: OSError, target: Target, route: ProxyRoute | None = None) -> str:
+    if route is not None and not isinstance(error, ssl.SSLError):
+        where = f"proxy {route.shown}"
+        if isinstance(error, _socket.gaierror):
+            return f"cannot resolve the host of {where} ({error.strerror or error})"
+        if isinstance(error, ConnectionRefusedError):
+            return f"connection refused by {where}"
+        return f"cannot connect to {where} ({error.strerror or error})"
     where = f"{target.host}:{target.port}"
     if isinstance(error, ssl.SSLError):
         return f"TLS handshake with {where} failed ({error})"
@@ -142,35 +176,51 @@ def _describe_os_error(error: OSError, target: Target) -> str:
 class ClientConnection:
     """A socket and its h11 client state machine, for one origin.
 
-    ``reused`` tells whether it already served a request (a keep-alive connection from the pool);
-    ``received`` whether the current response sent any byte (a stale pooled connection fails before).
+    ``origin`` is its pool key (the origin, or the proxy it goes through). ``reused`` tells whether it
+    already served a request (a keep-alive connection from the pool); ``received`` whether the current
+    response sent any byte (a stale pooled connection fails before); ``body_bytes`` counts the
+    current response's body bytes as sent (for ``IncompleteBodyError``).
     """
 
-    __slots__ = ("sock", "origin", "h11", "reused", "received")
+    __slots__ = ("sock", "origin", "h11", "reused", "received", "response", "body_bytes", "max_head", "_fed")
 
-    def __init__(self, sock: SocketHandle, origin: tuple[str, str, int], max_head: int) -> None:
+    def __init__(self, sock: SocketHandle, origin: tuple[object, ...], max_head: int) -> None:
         self.sock = sock
         self.origin = origin
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_head)
         self.reused = False
         self.received = False
+        self.response: h11.Response | None = None
+        self.body_bytes = 0
+        self.max_head = max_head
+        self._fed = 0  # bytes read for the current response, until its head is parsed
 
     @classmethod
     async def open(
-        cls, target: Target, ctx: RequestContext, ssl_context: ssl.SSLContext | None, max_head: int
+        cls, target: Target, ctx: RequestContext, ssl_context: ssl.SSLContext | None, max_head: int,
+        route: ProxyRoute | None = None,
     ) -> "ClientConnection":
-        """Resolve, connect (and do the TLS handshake) within the connect timeout."""
+        """Resolve, connect (through ``route``'s proxy if given) and do TLS, within the connect timeout."""
+        if route is None:
+            opening = _connect(target, ssl_context)
+            key: tuple[object, ...] = target.origin
+        else:
+            opening = _connect_via(route, target, ssl_context, ctx, max_head)
+            key = route.pool_key(target)
         try:
-            sock = await ctx.timed(_connect(target, ssl_context), "connect")
+            sock = await ctx.timed(opening, "connect")
         except HttpError:
             raise
         except OSError as error:
-            raise ctx.connection_error(_describe_os_error(error, target)) from error
-        return cls(sock, target.origin, max_head)
+            raise ctx.connection_error(_describe_os_error(error, target, route)) from error
+        return cls(sock, key, max_head)
 
     async def send_request(self, request: h11.Request, body: bytes | None, ctx: RequestContext) -> None:
         """Send the request head, the body and the end of message."""
         self.received = False
+        self.response = None
+        self.body_bytes = 0
+        self._fed = 0
         conn = self.h11
         data = conn.send(request) or b""
         if body:
@@ -190,20 +240,59 @@ class ClientConnection:
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as error:
-                raise ctx.protocol_error(f"malformed response ({error})") from None
+                raise self._malformed(ctx, error) from None
             if event is not h11.NEED_DATA:
+                kind = type(event)
+                if kind is h11.Data:
+                    self.body_bytes += len(event.data)  # type: ignore[union-attr]
+                elif kind is h11.Response:
+                    self.response = event  # type: ignore[assignment]
+                    if self._fed > self.max_head and _head_size(event) > self.max_head:  # type: ignore[arg-type]
+                        raise self._too_large(ctx, "response head")
                 return event
             try:
                 data = await ctx.timed(self.sock.recv(READ_SIZE), "read")
             except HttpError:
                 raise
             except OSError as error:
+                if conn.their_state is h11.SEND_BODY:
+                    raise self._incomplete(ctx, "reset") from error
                 raise ctx.connection_error(f"reading the response failed ({error.strerror or error})") from error
             if data:
                 self.received = True
-            elif not self.received and conn.their_state is h11.SEND_RESPONSE:
-                raise ctx.connection_error("the server closed the connection without sending a response")
+                self._fed += len(data)
+            elif conn.their_state is h11.SEND_BODY:
+                if self._framing()[0] != "close":
+                    raise self._incomplete(ctx, "closed")
+            elif conn.their_state is h11.SEND_RESPONSE:
+                if not self.received:
+                    raise ctx.connection_error("the server closed the connection without sending a response")
+                raise ctx.protocol_error("the server closed the connection in the middle of the response head")
             conn.receive_data(data)
+
+    def _framing(self) -> tuple[str, int | None]:
+        """How the current response body is delimited: ("chunked"|"length"|"close", Content-Length)."""
+        length = None
+        for name, value in self.response.headers if self.response is not None else ():
+            if name == b"transfer-encoding" and value.lower().endswith(b"chunked"):
+                return "chunked", None
+            if name == b"content-length":
+                length = int(value)
+        return ("length", length) if length is not None else ("close", None)
+
+    def _incomplete(self, ctx: RequestContext, how: str) -> HttpError:
+        framing, length = self._framing()
+        return IncompleteBodyError(ctx.method, ctx.url, self.body_bytes, length, how, chunked=framing == "chunked")
+
+    def _malformed(self, ctx: RequestContext, error: h11.RemoteProtocolError) -> HttpError:
+        if error.error_status_hint == 431 or "buffer too long" in str(error):
+            return self._too_large(ctx, "response head" if self.h11.their_state is h11.SEND_RESPONSE
+                                   else "chunk header or trailer")
+        return ctx.protocol_error(f"malformed response ({error})")
+
+    def _too_large(self, ctx: RequestContext, what: str) -> ResponseTooLarge:
+        return ResponseTooLarge(ctx.method, ctx.url, f"the {what} is larger than max_header_size "
+                                f"({self.max_head} bytes)", self.max_head)
 
     @property
     def reusable(self) -> bool:
@@ -231,6 +320,14 @@ class ClientConnection:
         self.sock.close()
 
 
+def _head_size(event: h11.Response) -> int:
+    """The size of a response head as sent (h11 enforces a limit only on heads it has to wait for)."""
+    size = len(event.reason) + 17  # "HTTP/1.1 200 " ... CRLF, and the blank line
+    for name, value in event.headers:
+        size += len(name) + len(value) + 4
+    return size
+
+
 class QuietSocket(_socket.socket):
     """A socket whose ``repr`` makes no system call.
 
@@ -243,6 +340,21 @@ class QuietSocket(_socket.socket):
 
     def __repr__(self) -> str:
         return f"<socket fd={self.fileno()}>"
+
+
+async def _connect_via(route: ProxyRoute, target: Target, ssl_context: ssl.SSLContext | None,
+                      ctx: RequestContext, max_head: int) -> SocketHandle:
+    """Connect to the proxy; for an https target, tunnel through it and do TLS with the origin."""
+    sock = await _connect(route.proxy, None)
+    if not target.is_tls:
+        return sock
+    try:
+        await open_tunnel(sock, route, target, ssl_context or ssl.create_default_context(), ctx.method, ctx.url,
+                          max_head)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def _connect(target: Target, ssl_context: ssl.SSLContext | None) -> SocketHandle:

@@ -3,9 +3,13 @@
 Theory of operation: names are stored lower-cased in a dict that keeps first-insertion order; each
 name maps to the list of its field values. A repeated field (``Set-Cookie`` twice) therefore stays two
 separate lines on the wire (iteration and ``stringify`` yield one pair per value), while ``get`` joins
-the values with ``", "`` as flowno did. Every name and value is validated when it enters: a name must
-be an RFC 9110 token and a value may not contain CR, LF or NUL, so a header can never smuggle an extra
-line into a request (SPEC §6.1 item 19).
+the values with ``", "`` as flowno did. Every name and value is validated when it enters (``set``,
+``add``, the constructor), so a bad header fails at the call that made it with a ``ValueError`` naming
+it, never later inside the connection: a name must be an RFC 9110 token (ASCII letters, digits and
+``!#$%&'*+-.^_`|~``); a value must be printable ASCII or tab: CR, LF or NUL could smuggle an extra
+line into a message (header injection, SPEC §6.1 item 19), other control characters are invalid
+HTTP, and non-ASCII text cannot be sent as is (encode it first, e.g. percent-encoding or RFC 8187).
+Headers read from the wire (``_from_wire``) were already checked by h11 and are taken as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Union
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+_NOT_IN_VALUE = re.compile(r"[^\t\x20-\x7e]")  # anything but tab and printable ASCII
 
 HeaderValue = Union[str, list[str]]
 
@@ -24,6 +28,8 @@ def _check_name(name: str) -> str:
     if not isinstance(name, str):
         raise TypeError(f"header name must be str, got {type(name).__name__}")
     if not _TOKEN.fullmatch(name):
+        if not name.isascii():
+            raise ValueError(f"invalid header name {name!r}: header names must be ASCII")
         raise ValueError(f"invalid header name {name!r}: use letters, digits and !#$%&'*+-.^_`|~ only")
     return name.lower()
 
@@ -31,15 +37,39 @@ def _check_name(name: str) -> str:
 def _check_value(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"value of header {name!r} must be str or list[str], got {type(value).__name__}")
-    if _FORBIDDEN_IN_VALUE.search(value):
-        raise ValueError(f"value of header {name!r} contains CR, LF or NUL, which could inject header lines")
+    bad = _NOT_IN_VALUE.search(value)
+    if bad is not None:
+        raise ValueError(_bad_value_message(name, bad.group()))
     return value.strip(" \t")
+
+
+def _bad_value_message(name: str, char: str) -> str:
+    if char in "\r\n\x00":
+        return f"value of header {name!r} contains CR, LF or NUL, which could inject header lines"
+    if ord(char) > 0x7E and char != "\x7f":
+        return (f"value of header {name!r} contains the non-ASCII character {char!r} (U+{ord(char):04X}): "
+                "header values must be ASCII (percent-encode or base64 the text first)")
+    return f"value of header {name!r} contains the control character {char!r}, which HTTP does not allow"
 
 
 def _values(name: str, value: HeaderValue) -> list[str]:
     if isinstance(value, list | tuple):
         return [_check_value(name, item) for item in value]
     return [_check_value(name, value)]
+
+
+def charset_of(content_type: str | None, default: str = "utf-8") -> str:
+    """The ``charset`` parameter of a Content-Type value (``default`` when there is none).
+
+    Example:
+        >>> charset_of('text/plain; charset="latin-1"'), charset_of("application/json")
+        ('latin-1', 'utf-8')
+    """
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return default
 
 
 class Headers:

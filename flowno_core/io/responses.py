@@ -13,17 +13,24 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from typing_extensions import TypeIs
 
-from .errors import HTTPException, _STATUS_CODE
-from .headers import Headers
-
-if TYPE_CHECKING:
-    from .client import HttpClient
+from .errors import HTTPException, _STATUS_CODE, _decode_text
+from .headers import Headers, charset_of
 
 T = TypeVar("T")
+
+
+class JsonDecoding(Protocol):
+    """What a response needs from the client that made it: its ``json_decoder`` (an ``HttpClient``).
+
+    A protocol rather than ``HttpClient`` itself, so this module does not import the client (which
+    imports this module).
+    """
+
+    json_decoder: json.JSONDecoder
 
 
 def _media_type(headers: Headers) -> str:
@@ -34,15 +41,6 @@ def _media_type(headers: Headers) -> str:
 def _is_json_type(headers: Headers) -> bool:
     media = _media_type(headers)
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
-def _charset(headers: Headers) -> str:
-    value = headers.get("content-type") or ""
-    for param in value.split(";")[1:]:
-        name, _, charset = param.partition("=")
-        if name.strip().lower() == "charset" and charset.strip():
-            return charset.strip().strip('"')
-    return "utf-8"
 
 
 def status_code_of(status: str) -> int:
@@ -63,14 +61,14 @@ class ResponseBase:
     """Fields shared by every response.
 
     Attributes:
-        client: the HttpClient that made the request (its ``json_decoder`` is used).
+        client: the ``HttpClient`` that made the request (its ``json_decoder`` is used).
         status: the status line, e.g. ``"HTTP/1.1 200 OK"``.
         headers: the response headers.
         method: the request method (keyword-only).
         url: the URL that answered, after redirects (keyword-only).
     """
 
-    client: "HttpClient"
+    client: JsonDecoding
     status: str
     headers: Headers
     method: str = field(default="GET", kw_only=True)
@@ -92,7 +90,11 @@ class ResponseBase:
 
     def _decode_json_bytes(self, body: bytes) -> Any:
         decoder = self.client.json_decoder if self.client is not None else json.JSONDecoder()
-        return decoder.decode(body.decode(_charset(self.headers)))
+        try:
+            text = body.decode(charset_of(self.headers.get("content-type")))
+        except LookupError:  # a charset Python does not know: JSON is UTF-8 anyway (RFC 8259)
+            text = body.decode("utf-8")
+        return decoder.decode(text)
 
 
 @dataclass
@@ -115,15 +117,16 @@ class Response(ResponseBase):
 
     def text(self) -> str:
         """The body decoded with the Content-Type's charset (UTF-8 by default)."""
-        return self.body.decode(_charset(self.headers), errors="replace")
+        return _decode_text(self.body, self.headers.get("content-type"))
 
     def raise_for_status(self) -> "Response":
         """Raise ``HTTPException`` (naming method, URL and status) unless the status is 2xx.
 
-        Returns the response itself, so calls can be chained.
+        The exception keeps ``status_code``, ``headers``, ``body`` and ``retry_after``. Returns the
+        response itself, so calls can be chained.
         """
         if not self.is_ok:
-            raise HTTPException(self.status, self.body, method=self.method, url=self.url)
+            raise HTTPException(self.status, self.body, method=self.method, url=self.url, headers=self.headers)
         return self
 
 
@@ -181,8 +184,8 @@ class ErrStreamingResponse(ResponseBase):
             await aclose()
 
     async def raise_for_status(self) -> None:
-        """Raise ``HTTPException`` with the status and the (collected) body."""
-        raise HTTPException(self.status, await self.read(), method=self.method, url=self.url)
+        """Raise ``HTTPException`` with the status, the headers and the (collected) body."""
+        raise HTTPException(self.status, await self.read(), method=self.method, url=self.url, headers=self.headers)
 
 
 def streaming_response_is_ok(response: OkStreamingResponse[T] | ErrStreamingResponse) -> TypeIs[OkStreamingResponse[T]]:

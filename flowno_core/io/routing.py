@@ -3,7 +3,9 @@
 Theory of operation: routes are kept in registration order; a plain path is compared as a string
 and a path with ``{name}`` segments is compiled once to a regex whose groups capture one segment
 each. ``find`` returns the first route matching both method and path, or the set of methods that
-match the path (so the server can answer 405 with ``Allow``) when only the method differs.
+match the path (so the server can answer 405 with ``Allow``) when only the method differs. HEAD is
+answered wherever GET is (RFC 9110 section 9.3.2): a HEAD request without a HEAD route of its own
+goes to the GET route, and ``Allow`` lists HEAD beside GET.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ class Router:
         >>> handler, params, allowed = router.find("GET", "/items/7")
         >>> handler is show, params
         (True, {'item_id': '7'})
+        >>> router.find("HEAD", "/items/7")[0] is show         # HEAD goes to the GET handler
+        True
         >>> router.find("POST", "/items/7")[2]
-        ['GET']
+        ['GET', 'HEAD']
     """
 
     __slots__ = ("_routes",)
@@ -67,6 +71,7 @@ class Router:
     def find(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], list[str]]:
         """``(handler, path_params, [])`` on a match, else ``(None, {}, methods allowed for path)``."""
         allowed: list[str] = []
+        get_route: tuple[Handler, dict[str, str]] | None = None  # HEAD's fallback
         for route_method, route_path, pattern, handler in self._routes:
             if pattern is None:
                 if route_path != path:
@@ -79,6 +84,13 @@ class Router:
                 params = match.groupdict()
             if route_method == method:
                 return handler, params, []
+            if route_method == "GET" and get_route is None:
+                get_route = (handler, params)
             if route_method not in allowed:
                 allowed.append(route_method)
+        if get_route is not None:
+            if method == "HEAD":
+                return get_route[0], get_route[1], []
+            if "HEAD" not in allowed:
+                allowed.append("HEAD")
         return None, {}, sorted(allowed)

@@ -16,26 +16,19 @@ from flowno_core.io.http_logging import HttpLoggingInstrument
 from flowno_nodes import ChatCompletion, ChatCompletionError, Secret
 from flowno_nodes.connectors.llm import normalize_messages
 from nodehelpers import WAIT, ServerThread, SocketTracker, chat_server
+from openai_mock import Collect, TakeThenCancel, no_openai_environment  # noqa: F401 - a fixture (pytestmark)
 
 KEY = "sk-test-0123456789abcdef"
 ENV_KEY = "sk-env-fedcba9876543210"
 
 
-@pytest.fixture(autouse=True)
-def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_openai_environment")
 
 
 @node(stream_in=["tokens"])
 async def Shout(tokens: Stream[str]):  # type: ignore[no-untyped-def]
     async for token in tokens:
         yield token.upper()
-
-
-@node(stream_in=["tokens"])
-async def Collect(tokens: Stream[str]) -> list[str]:
-    return [token async for token in tokens]
 
 
 @node
@@ -94,20 +87,10 @@ def test_messages_model_and_options_come_from_other_nodes_and_arguments():
 def test_consumer_cancelling_the_token_stream_closes_the_http_connection():
     server, log = chat_server(endless=True, pause=0.001)
 
-    @node(stream_in=["tokens"])
-    async def FirstThree(tokens: Stream[str]):  # type: ignore[no-untyped-def]
-        taken = []
-        async for token in tokens:
-            taken.append(token)
-            if len(taken) == 3:
-                await tokens.cancel()
-                break
-        return taken
-
     with ServerThread(server) as url:
         with FlowHDL() as f:
             f.tokens = ChatCompletion("Talk forever", base_url=url + "/v1")
-            f.first = FirstThree(f.tokens)
+            f.first = TakeThenCancel(f.tokens, 3)
         tracker = run(f)
         assert log.streams_closed.wait(WAIT), "the server's handler never saw the connection close"
     assert len(tracker.opened) == 1

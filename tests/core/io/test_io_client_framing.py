@@ -18,12 +18,15 @@ from flowno_core.io import (
     HttpClient,
     HttpConnectionError,
     HttpProtocolError,
+    IncompleteBodyError,
     InvalidURL,
     OkStreamingResponse,
     ServerSentEvent,
     streaming_response_is_ok,
 )
 from iohelpers import Script, ScriptedServer, SocketTracker, chunked, open_fds
+
+pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
 
 OK_HEAD = b"HTTP/1.1 200 OK\r\n"
 SSE_HEAD = OK_HEAD + b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -205,11 +208,12 @@ BAD_RESPONSES = {
                        HttpProtocolError, "chunk"),
     "chunk-size-lies": (Script([OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n"]),
                         HttpProtocolError, "chunk"),
-    "truncated-length": (Script([OK_HEAD + b"Content-Length: 100\r\n\r\nonly a bit"]), HttpProtocolError,
-                         "complete message body"),
-    "truncated-chunked": (Script([OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n5\r\nab"]), HttpProtocolError,
-                          "complete message body"),
-    "truncated-head": (Script([b"HTTP/1.1 200 OK\r\nContent-Le"]), HttpProtocolError, "malformed response"),
+    "truncated-length": (Script([OK_HEAD + b"Content-Length: 100\r\n\r\nonly a bit"]), IncompleteBodyError,
+                         "connection closed by the server after 10 of the 100 bytes of the body (Content-Length)"),
+    "truncated-chunked": (Script([OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n5\r\nab"]), IncompleteBodyError,
+                          "connection closed by the server after 2 bytes of a chunked body"),
+    "truncated-head": (Script([b"HTTP/1.1 200 OK\r\nContent-Le"]), HttpProtocolError,
+                       "closed the connection in the middle of the response head"),
     "no-response": (Script([]), HttpConnectionError, "without sending a response"),
     "bad-gzip": (Script([OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip"]),
                  HttpProtocolError, "invalid gzip data"),

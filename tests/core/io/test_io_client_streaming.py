@@ -20,6 +20,8 @@ from flowno_core.io import (
 )
 from iohelpers import Script, ScriptedServer, SocketTracker, chunked, open_fds
 
+pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
+
 SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 

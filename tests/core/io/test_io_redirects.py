@@ -6,6 +6,8 @@ import pytest
 
 from flowno_core.io import Headers, HttpClient, HttpServer, ServerResponse, TooManyRedirects
 
+pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
+
 
 def redirect_server() -> tuple[HttpServer, list]:
     server = HttpServer("127.0.0.1", 0)
