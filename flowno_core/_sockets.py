@@ -215,6 +215,33 @@ class SocketHandle:
             instrument.on_socket_recv_ready(ready)
 
     # -- closing ---------------------------------------------------------------------------------
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None) -> None:
+        """Turn this connected socket into a TLS client socket; the handshake never blocks the loop
+        (it waits for readiness between steps) and fires ``on_tls_handshake_complete``."""
+        loop = current_event_loop()
+        start = loop.time() if loop is not None else 0.0
+        tls = ssl_context.wrap_socket(self.socket, server_hostname=server_hostname, do_handshake_on_connect=False)
+        self.socket = tls
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                await wait_io_trap(tls, False, self)
+            except ssl.SSLWantWriteError:
+                await wait_io_trap(tls, True, self)
+        instrument = active_loop_instrument()
+        if instrument is not None:
+            instrument.on_tls_handshake_complete(
+                TLSHandshakeMetadata(
+                    socket_handle=self,
+                    cipher=tls.cipher(),
+                    version=tls.version(),
+                    server_hostname=server_hostname,
+                    start_time=start,
+                )
+            )
+
     def close(self) -> None:
         """Close the socket; tasks waiting on it wake up (recv returns b"", send raises)."""
         if self._closed:
@@ -278,31 +305,7 @@ class TLSSocketHandle(SocketHandle):
         if self.server_hostname is None and isinstance(address, tuple) and isinstance(address[0], str):
             if not _is_numeric_host(address[0]):
                 self.server_hostname = address[0]
-        loop = current_event_loop()
-        start = loop.time() if loop is not None else 0.0
-        tls = self.ssl_context.wrap_socket(
-            self.socket, server_hostname=self.server_hostname, do_handshake_on_connect=False
-        )
-        self.socket = tls
-        while True:
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                await wait_io_trap(tls, False, self)
-            except ssl.SSLWantWriteError:
-                await wait_io_trap(tls, True, self)
-        instrument = active_loop_instrument()
-        if instrument is not None:
-            instrument.on_tls_handshake_complete(
-                TLSHandshakeMetadata(
-                    socket_handle=self,
-                    cipher=tls.cipher(),
-                    version=tls.version(),
-                    server_hostname=self.server_hostname,
-                    start_time=start,
-                )
-            )
+        await self.start_tls(self.ssl_context, self.server_hostname)
 
 
 def socket(

@@ -29,7 +29,6 @@ from urllib.request import getproxies_environment
 
 import h11
 
-from .._kernel.traps import wait_io_trap
 from .._sockets import SocketHandle
 from ._url import Target, parse_url, redact
 from .errors import HttpConnectionError, InvalidURL
@@ -249,21 +248,7 @@ async def open_tunnel(sock: SocketHandle, route: ProxyRoute, target: Target, ssl
                                                f"{event.status_code} {reason}".rstrip())
     if conn.trailing_data[0]:
         raise HttpConnectionError(method, url, f"proxy {route.shown} sent data before the TLS handshake")
-    await _start_tls(sock, ssl_context, target.host)
-
-
-async def _start_tls(sock: SocketHandle, ssl_context: ssl.SSLContext, host: str) -> None:
-    """Turn the connected ``sock`` into a TLS client socket (non-blocking handshake)."""
-    tls = ssl_context.wrap_socket(sock.socket, server_hostname=host, do_handshake_on_connect=False)
-    sock.socket = tls
-    while True:
-        try:
-            tls.do_handshake()
-            return
-        except ssl.SSLWantReadError:
-            await wait_io_trap(tls, False, sock)
-        except ssl.SSLWantWriteError:
-            await wait_io_trap(tls, True, sock)
+    await sock.start_tls(ssl_context, target.host)
 
 
 __all__ = ["ProxyChoice", "ProxyRoute", "bypasses", "make_route", "open_tunnel"]

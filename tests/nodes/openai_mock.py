@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
+from fakehttp import read_head
 
 from flowno_core import FlowHDL, Stream, node
 from flowno_core.testing.sockets import SocketTracker
@@ -283,19 +284,10 @@ class OpenAIMock:
 
     @staticmethod
     def _read_request(conn: socket.socket) -> RecordedRequest | None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            more = conn.recv(65536)
-            if not more:
-                return None
-            data += more
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+        request = read_head(conn)
+        if request is None:
+            return None
+        method, path, headers, body = request
         length = int(headers.get("content-length", "0"))
         while len(body) < length:
             more = conn.recv(65536)

@@ -5,10 +5,25 @@ are generous."""
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
+import trustme
 
 
 @pytest.fixture(autouse=True)
 def _io_tests_use_the_real_clock(request):  # type: ignore[no-untyped-def]
     if "virtual_clock" not in request.fixturenames:
         request.getfixturevalue("real_clock")
+
+
+@pytest.fixture(scope="module")
+def tls_pair():  # type: ignore[no-untyped-def]
+    """A test CA's server context (certificate for 127.0.0.1 and localhost) and a client context trusting it."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    return server_ctx, client_ctx

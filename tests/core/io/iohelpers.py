@@ -199,3 +199,44 @@ class ScriptedServer:
         if len(self.seen) <= index:
             return False
         return await to_thread(self.seen[index].client_closed.wait, max(0.0, deadline - time.monotonic()))
+
+
+class ThreadServer:
+    """A loopback listener on a thread: each connection is served by ``_serve`` on a thread of its
+    own; leaving the ``with`` block stops and joins them all. ``connections`` counts accepts."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join(5)
+        self._listener.close()
+
+    def _spawn(self, target, *args) -> None:  # type: ignore[no-untyped-def]
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            self.connections += 1
+            self._spawn(self._serve, conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError

@@ -14,53 +14,12 @@ import time
 import pytest
 
 from flowno_core.io import HttpClient, HttpConnectionError, HttpProtocolError, IncompleteBodyError
-from iohelpers import SocketTracker, chunked, open_fds
+from iohelpers import SocketTracker, ThreadServer, chunked, open_fds
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
 
 SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-
-
-class ThreadServer:
-    """A loopback listener on a thread: each connection is served by ``_serve`` on a thread of its
-    own; leaving the ``with`` block stops and joins them all. ``connections`` counts accepts."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self._spawn(self._accept)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(5)
-        self._listener.close()
-
-    def _spawn(self, target, *args) -> None:  # type: ignore[no-untyped-def]
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            self.connections += 1
-            self._spawn(self._serve, conn)
-
-    def _serve(self, conn: socket.socket) -> None:
-        raise NotImplementedError
 
 
 class KeepAliveServer(ThreadServer):

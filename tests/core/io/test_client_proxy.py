@@ -14,9 +14,8 @@ import pytest
 from flowno_core.io import HttpClient, HttpConnectionError, HttpServer, InvalidURL
 from flowno_core.io.proxy import ProxyChoice, bypasses, make_route
 from flowno_core.io._url import parse_url
-from iohelpers import Script, ScriptedServer, SocketTracker, open_fds
-from test_client_keepalive import ThreadServer
-from test_io_client_streaming import tls_pair  # noqa: F401 - a fixture: a test CA, a server and a client context
+from fakehttp import read_head
+from iohelpers import Script, ScriptedServer, SocketTracker, ThreadServer, open_fds
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and server threads: wall-clock time
 
@@ -43,19 +42,10 @@ class SmallProxy(ThreadServer):
     def _serve(self, client: socket.socket) -> None:
         with client:
             client.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                part = client.recv(65536)
-                if not part:
-                    return
-                data += part
-            head, _, rest = data.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+            request = read_head(client)
+            if request is None:
+                return
+            method, target, headers, rest = request
             self.seen.append((method, target, headers))
             if self.credentials is not None:
                 expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
@@ -75,7 +65,7 @@ class SmallProxy(ThreadServer):
             length = int(headers.get("content-length", "0"))
             while len(rest) < length:
                 rest += client.recv(65536)
-            kept = [line for line in lines[1:] if not line.lower().startswith(("proxy-authorization", "connection"))]
+            kept = [f"{name}: {value}" for name, value in headers.items() if name not in ("proxy-authorization", "connection")]
             request = "\r\n".join([f"{method} /{path} HTTP/1.1", *kept, "Connection: close", "", ""]).encode()
             with socket.create_connection((host, int(port)), timeout=5) as origin:
                 origin.sendall(request + rest)

@@ -204,17 +204,6 @@ async def test_slow_loris_header_from_server_times_out():
 
 
 # -- TLS ------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tls_pair():
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    return server_ctx, client_ctx
-
-
 async def test_https_with_a_test_ca(tls_pair):
     server_ctx, client_ctx = tls_pair
     body = chunked(b'data: {"secure": true}\n\n')
