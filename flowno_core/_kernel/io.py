@@ -58,6 +58,7 @@ class IOMultiplexer:
         self.waiting = 0  # number of parked IOWaiters
         self._registered: dict[Any, list[IOWaiter | None]] = {}  # our own view: no KeyError reprs
         self._closed = False
+        self.polling = False  # blocked in select: even the loop's own thread must wake it (a signal handler)
 
     # -- registering ---------------------------------------------------------------------------
     def add(self, fileobj: Any, for_write: bool, handle: Any) -> IOWaiter:
@@ -122,7 +123,12 @@ class IOMultiplexer:
     def poll(self, timeout: float | None) -> int:
         """Wait for readiness up to ``timeout``; wake ready tasks; returns how many woke."""
         woken = 0
-        for key, mask in self.selector.select(timeout):
+        self.polling = True
+        try:
+            ready = self.selector.select(timeout)
+        finally:
+            self.polling = False
+        for key, mask in ready:
             slots = key.data
             if slots is None:
                 self._drain_wakeup()

@@ -205,10 +205,11 @@ class EventLoop:
         return task
 
     def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` on the loop thread at its next iteration (wakes a blocked loop)."""
+        """Run ``fn(*args)`` on the loop thread at its next iteration (wakes a blocked loop; safe
+        from a signal handler, which runs on the loop's own thread while it waits in select)."""
         self._incoming.append((fn, args))
         mux = self._mux
-        if mux is not None and self._running_thread != threading.get_ident():
+        if mux is not None and (mux.polling or self._running_thread != threading.get_ident()):
             mux.wake()
 
     def cancel(self, raw_task: Any) -> bool:

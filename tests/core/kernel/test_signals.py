@@ -103,6 +103,35 @@ def test_sigterm_keeps_a_custom_handler_during_the_run():
     assert out.split("\n")[:2] == ["handled", "restored True"]
 
 
+def test_a_signal_handler_can_wake_a_loop_waiting_in_select_through_call_soon_threadsafe():
+    # the handler runs on the loop's own thread while the loop is blocked in select: the call must
+    # still wake it (a graceful-stop recipe: SIGTERM sets an Event the main task waits for)
+    proc = start_child(
+        """
+        import time
+        loop = EventLoop()
+        stop = Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: loop.call_soon_threadsafe(stop.set_nowait))
+
+        def ready_once_blocked():
+            while loop._mux is None or not loop._mux.polling:
+                time.sleep(0.001)
+            print("READY", flush=True)
+
+        async def main():
+            threading.Thread(target=ready_once_blocked, daemon=True).start()
+            await stop.wait()
+            return "stopped"
+
+        print(loop.run_until_complete(main(), join=True), flush=True)
+        """
+    )
+    proc.send_signal(signal.SIGTERM)
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert out.strip() == "stopped"
+
+
 # ---------------------------------------------------------------------------------------- SIGINT
 
 
