@@ -20,23 +20,29 @@ Example::
 from __future__ import annotations
 
 from .connectors import (
+    ChatAnswer,
     ChatCompletion,
     ChatCompletionError,
+    ChatStreamTruncated,
     FileLines,
     FileWriter,
     HttpGet,
     HttpPost,
     Secret,
     SSESource,
+    ToolCall,
 )
 
 __all__ = [
+    "ChatAnswer",
     "ChatCompletion",
     "ChatCompletionError",
+    "ChatStreamTruncated",
     "FileLines",
     "FileWriter",
     "HttpGet",
     "HttpPost",
     "SSESource",
     "Secret",
+    "ToolCall",
 ]
