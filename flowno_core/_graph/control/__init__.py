@@ -1,0 +1,1 @@
+"""Run control: per-node policies (retries, timeouts, error handling), run reports, checkpoints."""
