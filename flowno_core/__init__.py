@@ -21,7 +21,6 @@ from ._graph.runtime.flowhdl import FlowHDL
 from ._graph.runtime.instruments import FlowInstrument
 from ._graph.description.ports import NodePlaceholder
 from ._graph.runtime.flow import Flow
-from ._graph.runtime.records import NodeTaskStatus
 from ._graph.runtime.streams import Stream
 from ._kernel.clock import VirtualClock
 from ._kernel.current import current_task
@@ -56,6 +55,7 @@ _LAZY = {
     "Semaphore": "._sync",
     "fail_after": "._timeouts",
     "move_on_after": "._timeouts",
+    "NodeTaskStatus": "._graph.runtime.task_status",
 }
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from ._queues import AsyncQueue, AsyncSetQueue
     from ._sockets import SocketHandle, socket
     from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
+    from ._graph.runtime.task_status import NodeTaskStatus
     from ._timeouts import fail_after, move_on_after
 
 

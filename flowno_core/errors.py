@@ -66,6 +66,45 @@ class NodeExecutionError(Exception):
         super().__init__(message if message is not None else f"Exception in node {node}")
 
 
+class NodeTimeoutError(TimeoutError):
+    """A node's evaluation (``timeout=``) or its wait for a streamed chunk (``chunk_timeout=``) took
+    longer than its limit. ``node``, ``generation`` (the one it was computing) and ``limit`` (seconds)
+    say which; ``what`` is ``"evaluation"`` or ``"chunk"``."""
+
+    def __init__(self, node: Any, generation: Any, limit: float, what: str = "evaluation") -> None:
+        self.node = node
+        self.generation = generation
+        self.limit = limit
+        self.what = what
+        option = "timeout" if what == "evaluation" else "chunk_timeout"
+        super().__init__(
+            f"node {node!r} timed out computing generation {generation}: "
+            + ("the evaluation" if what == "evaluation" else "waiting for its next chunk")
+            + f" took longer than {option}={limit}s (raise the limit, or let retries= try again)"
+        )
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.node, self.generation, self.limit, self.what))
+
+
+class FlowCancelled(Exception):
+    """``flow.cancel(reason)`` ended the run (every node task was closed, ``finally`` blocks ran);
+    ``reason`` is what the caller gave. Running the flow again continues where it stopped."""
+
+    def __init__(self, reason: Any = None) -> None:
+        self.reason = reason
+        super().__init__("the flow was cancelled" + ("" if reason is None else f": {reason}"))
+
+
+class FlowTimeoutError(TimeoutError):
+    """``run_until_complete(timeout=...)`` expired before the run ended; ``timeout`` is the limit in
+    seconds. Running the flow again continues where it stopped."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(f"the run did not finish within timeout={timeout}s; run the flow again to continue")
+
+
 class NodeConfigurationError(TypeError):
     """A node or a connection was declared in a way that cannot work (the message says how to fix it)."""
 

@@ -17,36 +17,44 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # slots written out: slots=True would build the class twice
 class Sleep:
     """Park the task for ``seconds`` on the loop's clock; it is resumed with the elapsed time."""
+
+    __slots__ = ("seconds",)
 
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # slots written out: slots=True would build the class twice
 class Park:
     """Park the task on ``waitable`` (a ``parking.Waitable``) until something calls ``reschedule``."""
+
+    __slots__ = ("waitable",)
 
     waitable: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # slots written out: slots=True would build the class twice
 class Spawn:
     """Start ``coro`` as a new task; it runs before the spawner, which gets the ``TaskHandle``."""
+
+    __slots__ = ("coro",)
 
     coro: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # slots written out: slots=True would build the class twice
 class Exit:
     """End the loop: raise ``exception`` out of run_until_complete, or return ``value``."""
+
+    __slots__ = ("value", "exception")
 
     value: Any
     exception: BaseException | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)  # (slots=True: its default value rules out written-out slots)
 class WaitIO:
     """Park until ``sock`` is readable (``for_write`` False) or writable (True)."""
 

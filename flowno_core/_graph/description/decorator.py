@@ -17,9 +17,10 @@ import os
 import sys
 import warnings
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
-from typing import Any, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from ...errors import NodeConfigurationError, NodeConfigurationWarning
+from ..control.policy import UNSET, NodeOptions, checked_options, optional_ports
 from .draft import DraftGroupNode, DraftNode, OriginalCall
 from .ports import EMPTY
 
@@ -78,7 +79,12 @@ def _code_of(function: Any) -> Any:
 
 
 def function_node(
-    func: Callable[..., Any], stream_in: Iterable[str] | None, multiple_outputs: bool, accumulate: Any
+    func: Callable[..., Any],
+    stream_in: Iterable[str] | None,
+    multiple_outputs: bool,
+    accumulate: Any,
+    control: NodeOptions | None = None,
+    optional: Iterable[str] | None = None,
 ) -> type[DraftNode]:
     """The node class for an async function (or async generator function)."""
     owner = getattr(func, "__name__", repr(func))
@@ -99,6 +105,8 @@ def function_node(
         "_single_output": not multiple_outputs,
         "_is_function_node": True,
         "_accumulate_fn": None if accumulate is None else staticmethod(accumulate),
+        "_control": control,
+        "_optional_ports": optional_ports(optional, [p.name for p in parameters], owner),
         "_instance_counter": 0,
         "call": call,
         "__module__": getattr(func, "__module__", __name__),
@@ -110,7 +118,12 @@ def function_node(
 
 
 def class_node(
-    cls: type, stream_in: Iterable[str] | None, multiple_outputs: bool, accumulate: Any
+    cls: type,
+    stream_in: Iterable[str] | None,
+    multiple_outputs: bool,
+    accumulate: Any,
+    control: NodeOptions | None = None,
+    optional: Iterable[str] | None = None,
 ) -> type[DraftNode]:
     """The stateful node class for a class with ``async def call(self, ...)``."""
     owner = cls.__name__
@@ -150,6 +163,8 @@ def class_node(
         "_original_call": OriginalCall(signature, _code_of(user_call), getattr(user_call, "__name__", "call"), owner),
         "_single_output": not multiple_outputs,
         "_accumulate_fn": None if accumulate is None else staticmethod(accumulate),
+        "_control": control,
+        "_optional_ports": optional_ports(optional, [p.name for p in ports], owner),
         "_display_name": owner,
         "_is_stateful_node": True,
         "_instance_counter": 0,
@@ -217,7 +232,14 @@ class NodeDecoratorWithOptions(Protocol):
 
 
 class NodeDecorator:
-    """``@node``, ``@node(stream_in=[...], multiple_outputs=..., accumulate=...)`` and ``@node.template``.
+    """``@node``, ``@node(stream_in=[...], multiple_outputs=..., accumulate=..., <run control>)`` and
+    ``@node.template``.
+
+    Run-control options (each also settable for a whole flow on ``FlowHDL(...)``; the node's wins):
+    ``retries``, ``retry_delay``, ``retry_backoff``, ``retry_max_delay``, ``retry_jitter``,
+    ``retry_on``, ``timeout``, ``chunk_timeout``, ``on_error`` ("stop", "continue", "skip"),
+    ``critical``, ``cache``, ``priority`` ("high", "normal", "low"); and ``optional=[names]``: ports
+    that take their default when their producer fails or is skipped. See docs/run-control.md.
 
     Example::
 
@@ -258,6 +280,19 @@ class NodeDecorator:
         stream_in: Iterable[str] | None = None,
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        optional: Iterable[str] | None = None,
+        retries: int = UNSET,
+        retry_delay: float = UNSET,
+        retry_backoff: float = UNSET,
+        retry_max_delay: float = UNSET,
+        retry_jitter: float = UNSET,
+        retry_on: type[Exception] | tuple[type[Exception], ...] = UNSET,
+        timeout: float | None = UNSET,
+        chunk_timeout: float | None = UNSET,
+        on_error: Literal["stop", "continue", "skip"] = UNSET,
+        critical: bool = UNSET,
+        cache: bool = UNSET,
+        priority: Literal["high", "normal", "low"] = UNSET,
     ) -> "NodeDecoratorWithOptions": ...
 
     def __call__(
@@ -268,13 +303,43 @@ class NodeDecorator:
         stream_in: Iterable[str] | None = None,
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        optional: Iterable[str] | None = None,
+        retries: int = UNSET,
+        retry_delay: float = UNSET,
+        retry_backoff: float = UNSET,
+        retry_max_delay: float = UNSET,
+        retry_jitter: float = UNSET,
+        retry_on: type[Exception] | tuple[type[Exception], ...] = UNSET,
+        timeout: float | None = UNSET,
+        chunk_timeout: float | None = UNSET,
+        on_error: Literal["stop", "continue", "skip"] = UNSET,
+        critical: bool = UNSET,
+        cache: bool = UNSET,
+        priority: Literal["high", "normal", "low"] = UNSET,
     ) -> Any:
+        given = {
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "retry_backoff": retry_backoff,
+            "retry_max_delay": retry_max_delay,
+            "retry_jitter": retry_jitter,
+            "retry_on": retry_on,
+            "timeout": timeout,
+            "chunk_timeout": chunk_timeout,
+            "on_error": on_error,
+            "critical": critical,
+            "cache": cache,
+            "priority": priority,
+        }
+
         def decorate(target: Any) -> type[DraftNode]:
+            owner = getattr(target, "__name__", repr(target))
+            options = checked_options(f"@node {owner}", **given) or None
             if isinstance(target, type):
-                return class_node(target, stream_in, multiple_outputs, accumulate)
+                return class_node(target, stream_in, multiple_outputs, accumulate, options, optional)
             if not callable(target):
                 raise NodeConfigurationError(f"@node decorates an async function or a class, not {target!r}")
-            return function_node(target, stream_in, multiple_outputs, accumulate)
+            return function_node(target, stream_in, multiple_outputs, accumulate, options, optional)
 
         if func_or_cls is None:
             return decorate

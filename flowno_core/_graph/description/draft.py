@@ -26,11 +26,14 @@ from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, TypeVarTuple, Unpack
 
 from ..rules.accumulate import combine_pair
 from .ports import EMPTY, InputPortIndex, NodePlaceholder, OutputPortIndex, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft
+
+if TYPE_CHECKING:
+    from ..control.policy import NodeOptions
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -173,6 +176,10 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
     _is_stateful_node: ClassVar[bool] = False
     #: ``@node(accumulate=fn)``: replaces the built-in accumulation of streamed chunks
     _accumulate_fn: ClassVar[Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None] = None
+    #: ``@node(retries=..., timeout=..., on_error=..., ...)``: run control (None: nothing set)
+    _control: ClassVar[NodeOptions | None] = None
+    #: ``@node(optional=[...])``: ports that take their default when their producer fails or is skipped
+    _optional_ports: ClassVar[frozenset[int]] = frozenset()
 
     #: defaults read from ``call``'s signature (cached per class when ``_default_values`` is empty)
     _signature_defaults: ClassVar[dict[int, Any]]
@@ -249,6 +256,13 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
         Abstract: every concrete node class defines it (``@node`` does it for you).
         """
         raise NotImplementedError(f"{self!r} does not implement call()")
+
+    @classmethod
+    def _is_generator_node(cls) -> bool:
+        """Whether the node's code is an async generator function (it streams), as far as its code
+        object tells (a hand-written ``call`` returning a generator is only known when called)."""
+        code = getattr(cls, "_original_call", None)
+        return code is not None and bool(code.call_code.co_flags & inspect.CO_ASYNC_GENERATOR)
 
     def accumulate_streamed_data(self, accumulator: tuple[Any, ...], partial: tuple[Any, ...]) -> tuple[Any, ...]:
         """Combine the accumulated final value with one more chunk (override to customise, D6).

@@ -59,6 +59,7 @@ class NodePhase(Member):
     PAUSED = ("paused", False, "a generator between chunks that nobody asked to go on")
     HELD = ("held", True, "a generator between chunks that is to go on: waiting for a reader behind, or its turn")
     BARRIER = ("barrier", True, "evaluated; waiting for level-0 readers of its previous value before publishing")
+    RETRYING = ("retrying", True, "its code failed and its policy allows another attempt: waiting retry_delay")
     FAILED = ("failed", False, "its evaluation failed in this run (terminate_on_node_error=False)")
     SKIPPED = ("skipped", False, "depends on a failed node: not evaluated again in this run")
 
@@ -83,6 +84,9 @@ class NodeEvent(Member):
     AWAIT_READERS = "its new value is ready but a level-0 reader has not gathered the previous one"
     READERS_DONE = "every level-0 reader gathered the previous value"
     FINISH = "the evaluation ended"
+    RETRY = "its code failed; its policy allows another attempt (retries=...)"
+    ATTEMPT = "the retry delay is over: the next attempt begins, with the same inputs"
+    DROP = "its code failed for good under on_error='continue' or 'skip': it publishes a marker instead of a value"
     FAIL = "the node's code raised (and the run goes on)"
     SKIP = "a node it depends on failed in this run"
     END_RUN = "the run ended (its task is closed; what it was doing is kept for the next run)"
@@ -126,12 +130,15 @@ NODE_TABLE: dict[NodePhase, dict[NodeEvent, NodePhase]] = {
         V.HOLD: N.HELD,
         V.AWAIT_READERS: N.BARRIER,
         V.FINISH: N.IDLE,
+        V.RETRY: N.RETRYING,
+        V.DROP: N.RUNNING,
         V.FAIL: N.FAILED,
     },
-    N.STALLED: {V.UNSTALL: N.RUNNING, V.FAIL: N.FAILED},
-    N.PAUSED: {V.RESUME: N.RUNNING, V.HOLD: N.HELD, V.FAIL: N.FAILED, V.SKIP: N.SKIPPED},
-    N.HELD: {V.RESUME: N.RUNNING, V.FAIL: N.FAILED},
-    N.BARRIER: {V.READERS_DONE: N.RUNNING, V.FAIL: N.FAILED},
+    N.STALLED: {V.UNSTALL: N.RUNNING, V.DROP: N.RUNNING, V.FAIL: N.FAILED},
+    N.PAUSED: {V.RESUME: N.RUNNING, V.HOLD: N.HELD, V.DROP: N.RUNNING, V.FAIL: N.FAILED, V.SKIP: N.SKIPPED},
+    N.HELD: {V.RESUME: N.RUNNING, V.DROP: N.RUNNING, V.FAIL: N.FAILED},
+    N.BARRIER: {V.READERS_DONE: N.RUNNING, V.DROP: N.RUNNING, V.FAIL: N.FAILED},
+    N.RETRYING: {V.ATTEMPT: N.RUNNING, V.DROP: N.RUNNING, V.FAIL: N.FAILED},
     N.FAILED: {V.FINISH: N.FAILED, V.SKIP: N.FAILED},
     N.SKIPPED: {V.SKIP: N.SKIPPED},
 }
@@ -221,7 +228,8 @@ class RunPhase(DescribedPhase):
     COMPLETED = ("completed", "nothing was left to do: the next run starts every node afresh")
     LIMIT_REACHED = ("limit reached", "a node reached its stop_at_node_generation; the next run continues")
     FAILED = ("failed", "a node's error ended the run, or errors were collected; the next run continues")
-    CANCELLED = ("cancelled", "Ctrl-C or a cancellation ended the run; the next run continues")
+    CANCELLED = ("cancelled", "Ctrl-C, flow.cancel() or a cancellation ended the run; the next run continues")
+    TIMED_OUT = ("timed out", "run_until_complete(timeout=...) expired; the next run continues")
     DEADLOCKED = ("deadlocked", "nothing could make progress; the next run continues")
 
 
@@ -232,11 +240,19 @@ class RunEvent(Member):
     QUIESCENT = "no node is busy and none is wanted"
     LIMIT = "a node's generation reached its limit"
     FAIL = "a node error ends the run (or the run ended with collected errors)"
-    CANCEL = "Ctrl-C, KeyboardInterrupt or a cancellation"
+    CANCEL = "Ctrl-C, KeyboardInterrupt, flow.cancel() or a cancellation"
+    TIMEOUT = "the run's own timeout expired"
     DEADLOCK = "the loop can wake nothing and nodes or tasks still wait"
 
 
-ENDINGS = (RunPhase.COMPLETED, RunPhase.LIMIT_REACHED, RunPhase.FAILED, RunPhase.CANCELLED, RunPhase.DEADLOCKED)
+ENDINGS = (
+    RunPhase.COMPLETED,
+    RunPhase.LIMIT_REACHED,
+    RunPhase.FAILED,
+    RunPhase.CANCELLED,
+    RunPhase.TIMED_OUT,
+    RunPhase.DEADLOCKED,
+)
 
 RUN_TABLE: dict[RunPhase, dict[RunEvent, RunPhase]] = {
     RunPhase.READY: {RunEvent.START: RunPhase.RUNNING},
@@ -245,9 +261,30 @@ RUN_TABLE: dict[RunPhase, dict[RunEvent, RunPhase]] = {
         RunEvent.LIMIT: RunPhase.LIMIT_REACHED,
         RunEvent.FAIL: RunPhase.FAILED,
         RunEvent.CANCEL: RunPhase.CANCELLED,
+        RunEvent.TIMEOUT: RunPhase.TIMED_OUT,
         RunEvent.DEADLOCK: RunPhase.DEADLOCKED,
     },
     **{ending: {RunEvent.START: RunPhase.RUNNING} for ending in ENDINGS},
+}
+
+
+class Admission(DescribedPhase):
+    """Whether a running flow lets evaluations begin (``flow.pause()`` / ``flow.resume()``)."""
+
+    OPEN = ("open", "evaluations begin as soon as their node is scheduled")
+    PAUSED = ("paused", "no evaluation begins (scheduled nodes wait); the ones already running go on")
+
+
+class AdmissionEvent(Member):
+    """What can happen to a flow's admission."""
+
+    PAUSE = "flow.pause() (from any thread)"
+    RESUME = "flow.resume(), or the end of the run"
+
+
+ADMISSION_TABLE: dict[Admission, dict[AdmissionEvent, Admission]] = {
+    Admission.OPEN: {AdmissionEvent.PAUSE: Admission.PAUSED, AdmissionEvent.RESUME: Admission.OPEN},
+    Admission.PAUSED: {AdmissionEvent.PAUSE: Admission.PAUSED, AdmissionEvent.RESUME: Admission.OPEN},
 }
 
 
@@ -300,5 +337,6 @@ def render_all() -> str:
             "```mermaid\n" + render_mermaid(NODE_TABLE) + "\n```",
             render_markdown("Stream lap", LAP_TABLE),
             render_markdown("Run", RUN_TABLE),
+            render_markdown("Admission", ADMISSION_TABLE),
         ]
     )

@@ -23,23 +23,22 @@ component that cannot be broken.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 N = TypeVar("N", bound=Hashable)
 
 Edges = Callable[[N], Sequence[tuple[int, N]]]
 
 
-@dataclass
 class UnbreakableCycle(Exception, Generic[N]):
     """A leaf component where no member has defaults for all its in-cycle stale inputs."""
 
-    members: dict[N, list[int]] = field(default_factory=dict)
+    def __init__(self, members: dict[N, list[int]]) -> None:
+        super().__init__(members)
+        self.members = members
 
 
-@dataclass
-class Solution(Generic[N]):
+class Solution(NamedTuple, Generic[N]):
     """What ``solve`` found: the nodes to run (one per leaf component, in discovery order) and the
     other stale nodes it explored (``waiting`` for their upstream)."""
 

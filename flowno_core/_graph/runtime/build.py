@@ -12,19 +12,24 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..control.policy import NodeOptions, resolve
 from ..description.finalized import FinalizedNode
 from ..description.ports import EMPTY
 from ..rules.resolver import all_components, find_unbreakable_cycle
 from .records import Connection, NodeState
 
 
-def build_states(nodes: list[FinalizedNode], old_states: list[NodeState]) -> list[NodeState]:
-    """The records of ``nodes`` (in registration order), wired to each other."""
+def build_states(
+    nodes: list[FinalizedNode], old_states: list[NodeState], defaults: NodeOptions | None = None
+) -> list[NodeState]:
+    """The records of ``nodes`` (in registration order), wired to each other; ``defaults`` are the
+    flow's run-control options (a node's own win)."""
     old = {id(state.node): state for state in old_states}
     states: list[NodeState] = []
     for order, node in enumerate(nodes):
         state = old.get(id(node)) or NodeState(node, order)
         state.order = order
+        state.policy = resolve(state.draft._control, defaults)
         state.ports, state.inputs, state.outputs, state.stream_outputs = [], [], [], []
         object.__setattr__(node, "_runtime", state)
         states.append(state)

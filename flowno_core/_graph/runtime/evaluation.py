@@ -28,12 +28,15 @@ from typing import Any
 from ..._kernel.cancellation import ShutdownCancel
 from ..._kernel.parking import reschedule
 from ..._kernel.traps import park_trap, sleep_trap
+from ..._timeouts import fail_after
 from ...errors import MissingDefaultError, NotAsyncNodeError, StreamCancelled, TaskCancelled, TerminateLimitReached
 from ..description.draft import DraftNode
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
 from ..rules.generations import inc_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, take
+from ..rules.markers import InputSkipped, Skipped, StreamSkipped
+from . import controlled
 from .endings import Endings
 from .records import Chunk, NodeState, Resume, keeps_going
 from .run import Run
@@ -102,12 +105,19 @@ class Evaluator:
         instrument = run.instrument
         try:
             args = self.gather(state, resume)
+        except InputSkipped as skipped:  # an input holds a marker: skip this generation too
+            await self._skip(state, skipped.marker)
+            return
         except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
             run.end(RunEvent.FAIL, error)
             return
         is_generator = False
+        policy = state.policy
         try:
-            if instrument is None:
+            if policy is not None:
+                is_generator = state.draft._is_generator_node()
+                await controlled.evaluate(self, state, args, policy)
+            elif instrument is None:
                 result = state.draft.call(*args)
                 if result.__class__ is CoroutineType:  # the common case, without the general checks
                     value = await result
@@ -133,11 +143,26 @@ class Evaluator:
         except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
             if run.stopping:
                 return
-            self.endings.node_failed(state, error, inc_generation(state.data.gen, int(is_generator)))
+            target = inc_generation(state.data.gen, int(is_generator))
+            if policy is not None and policy.error_policy != "stop":
+                await controlled.drop(self, state, error, target)
+            else:
+                self.endings.node_failed(state, error, target)
+        except StreamSkipped as skipped:  # a stream it read ended with a marker: skip this generation too
+            await self._skip(state, skipped.marker)
         except BaseException as error:  # KeyboardInterrupt, SystemExit, ...: they end the run, named
             if not isinstance(error, GeneratorExit):
                 _note(error, state, inc_generation(state.data.gen, int(is_generator)))
             raise
+
+    async def _skip(self, state: NodeState, marker: Skipped) -> None:
+        """Do not run the node's code for this generation: pass the marker on (rules.markers), unless
+        it came round a cycle to the node that started it, which stops it there."""
+        if marker.origin is state.node:
+            return
+        if state.phase is not RUNNING_NODE:
+            apply(state, NodeEvent.DROP, self.run)
+        await controlled.publish_marker(self, state, marker)
 
     async def _run_result(self, state: NodeState, result: Any) -> None:
         """Await a coroutine or drive an async generator, then publish the final value."""
@@ -181,6 +206,7 @@ class Evaluator:
         defaulted = state.defaulted
         ports = state.ports
         scheduler = self.scheduler
+        skipped: Any = None
         for index, conn in enumerate(state.port_conns):
             if conn is None:
                 default = ports[index].default_value
@@ -212,12 +238,18 @@ class Evaluator:
             try:
                 args.append(data[conn.output_index])
             except (IndexError, TypeError):
-                count = len(data) if isinstance(data, tuple) else "no tuple of"
-                raise IndexError(
-                    f"{state.node!r}.input({index}) is connected to {producer.node!r}.output({conn.output_index}), "
-                    f"but {producer.node!r} produced {count} output(s) at generation {producer.data.gen}; "
-                    "connect an output index the producer has (outputs are numbered from 0)"
-                ) from None
+                if data.__class__ is not Skipped:
+                    count = len(data) if isinstance(data, tuple) else "no tuple of"
+                    raise IndexError(
+                        f"{state.node!r}.input({index}) is connected to {producer.node!r}.output({conn.output_index}), "
+                        f"but {producer.node!r} produced {count} output(s) at generation {producer.data.gen}; "
+                        "connect an output index the producer has (outputs are numbered from 0)"
+                    ) from None
+                if index in state.optional:
+                    args.append(_default_for(state, index, defaulted))
+                else:
+                    skipped = data
+                    args.append(None)
             if conn.needs_final:
                 if instrument is None:
                     scheduler.gathered_final(conn)
@@ -227,6 +259,8 @@ class Evaluator:
         state.args = args
         if instrument is not None:
             instrument.on_defaulted_inputs_set(self.run.flow, state.node, list(defaulted))
+        if skipped is not None:
+            raise InputSkipped(skipped)
         return args
 
     # ------------------------------------------------------------------ publishing
@@ -369,6 +403,7 @@ class Evaluator:
         single = draft._single_output
         explicit: Any = _NO_VALUE
         instrument = run.instrument
+        chunk_limit = None if state.policy is None else state.policy.chunk_timeout
         finished = False
         try:
             while True:
@@ -377,6 +412,8 @@ class Evaluator:
                         stream = state.cancelled_streams[0]
                         state.cancelled_streams.clear()
                         chunk = await agen.athrow(StreamCancelled(stream))
+                    elif chunk_limit is not None:
+                        chunk = await _next_chunk_within(state, agen, chunk_limit)
                     elif instrument is None:
                         chunk = await agen.__anext__()
                     else:
@@ -414,6 +451,18 @@ class Evaluator:
                 )
             return explicit
         return accumulator.result()
+
+
+async def _next_chunk_within(state: NodeState, agen: Any, limit: float) -> Any:
+    """The generator's next chunk, or NodeTimeoutError after ``limit`` seconds (``chunk_timeout``)."""
+    scope = fail_after(limit)
+    try:
+        with scope:
+            return await agen.__anext__()
+    except TimeoutError as error:
+        if not scope.expired:
+            raise
+        raise controlled.chunk_timeout_error(state, limit) from error
 
 
 def _ring_restarts_here(conn: Any, port: Any) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from ..._kernel.clock import MonotonicClock, VirtualClock
 from ..._kernel.cancellation import ShutdownCancel
@@ -30,6 +30,7 @@ from ..._kernel.loop import EventLoop
 from ..._kernel.task import PENDING
 from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError
+from ..control.policy import ControlOptions, NodeOptions, checked_options
 from ..description.draft import DraftNode
 from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
@@ -66,6 +67,7 @@ class Flow:
         *,
         clock: MonotonicClock | VirtualClock | None = None,
         deadlock_grace: float | None = DEADLOCK_GRACE_SECONDS,
+        **control: Unpack[ControlOptions],
     ) -> None:
         self._id = Flow._instance_counter
         Flow._instance_counter += 1
@@ -83,6 +85,8 @@ class Flow:
         self._checked_nodes = -1
         self._running = threading.Lock()  # one run at a time, from whichever thread
         self.deadlock_grace = deadlock_grace
+        #: run-control defaults for the nodes (their own ``@node(...)`` options win)
+        self.options: NodeOptions | None = checked_options(f"flow {self!r}", **control) or None
 
     def __repr__(self) -> str:
         return f"<Flow#{self._id}>"
@@ -123,7 +127,7 @@ class Flow:
         """(Re)create the runtime records when nodes were added since the last build."""
         if self._built_nodes == len(self.nodes):
             return
-        self._states = self._run.states = build_states(self.nodes, self._states)
+        self._states = self._run.states = build_states(self.nodes, self._states, self.options)
         self._sweep_order = sweep_order(self._states)
         self._built_nodes = len(self.nodes)
 

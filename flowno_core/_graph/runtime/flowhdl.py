@@ -8,10 +8,11 @@ runtime records when the block exits, and ``run_until_complete`` runs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 from ..._kernel.task import TaskHandle
 from ..description.finalized import FinalizedNode
+from ..control.policy import ControlOptions
 from ..description.namespace import FlowHDLView
 from .endings import DEADLOCK_GRACE_SECONDS
 from .flow import Flow
@@ -38,9 +39,13 @@ class FlowHDL(FlowHDLView):
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
     _is_flow: ClassVar[bool] = True
 
-    def __init__(self, *, clock: Any = None, deadlock_grace: float | None = DEADLOCK_GRACE_SECONDS) -> None:
+    def __init__(
+        self, *, clock: Any = None, deadlock_grace: float | None = DEADLOCK_GRACE_SECONDS, **control: Unpack[ControlOptions]
+    ) -> None:
+        """``control``: run-control defaults for every node of the flow (``retries=``, ``timeout=``,
+        ``on_error=``...; a node's own ``@node(...)`` setting wins). See docs/run-control.md."""
         super().__init__(self._register_finalized)
-        self._flow: Flow = Flow(clock=clock, deadlock_grace=deadlock_grace)
+        self._flow: Flow = Flow(clock=clock, deadlock_grace=deadlock_grace, **control)
 
     def _register_finalized(self, node: FinalizedNode) -> None:
         self._flow.add_node(node)  # looked up each time: code written for flowno may replace ``_flow``

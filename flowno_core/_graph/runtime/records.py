@@ -14,69 +14,18 @@ as instruments see it.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..._kernel.commands import Park
 from ..._kernel.parking import reschedule
-from ..description.finalized import FinalizedInputPort, FinalizedInputPortRef, FinalizedNode, NodeData
+from ..control.policy import Policy
+from ..description.finalized import FinalizedInputPort, FinalizedNode, NodeData
 from ..rules.generations import Generation
 from ..rules.lifecycle import LAP_TABLE, LapEvent, LapPhase, NodePhase, Request, follow
 from ..rules.staleness import is_stale
 
 if TYPE_CHECKING:
     from ..._kernel.task import Task
-
-
-class NodeTaskStatus:
-    """flowno's node task states, as seen by ``on_node_status_change``."""
-
-    @dataclass(frozen=True)
-    class Queued:
-        """Scheduled to start an evaluation."""
-
-    @dataclass(frozen=True)
-    class Executing:
-        """Running (or awaiting something inside) an evaluation."""
-
-    @dataclass(frozen=True)
-    class WaitingForStartNextGeneration:
-        """Idle: -1 never ran, 0 after a full evaluation, 1 a generator paused between chunks."""
-
-        run_level: int
-
-    @dataclass(frozen=True)
-    class Error:
-        """The node failed in this run."""
-
-    @dataclass(frozen=True)
-    class Stalled:
-        """A streaming consumer waiting for the next chunk on ``stalling_input``."""
-
-        stalling_input: FinalizedInputPortRef[Any]
-
-    Type = Queued | Executing | WaitingForStartNextGeneration | Error | Stalled
-
-
-_QUEUED = NodeTaskStatus.Queued()
-_EXECUTING = NodeTaskStatus.Executing()
-_PAUSED = NodeTaskStatus.WaitingForStartNextGeneration(1)
-_ERROR = NodeTaskStatus.Error()
-
-
-def public_status(state: "NodeState", phase: NodePhase) -> Any:
-    """What flowno would call ``state``'s task status in ``phase``."""
-    if phase is NodePhase.SCHEDULED:
-        return _QUEUED
-    if phase is NodePhase.PAUSED or phase is NodePhase.HELD:
-        return _PAUSED
-    if phase is NodePhase.FAILED:
-        return _ERROR
-    if phase is NodePhase.STALLED and state.stalled_on is not None:
-        return NodeTaskStatus.Stalled(state.node.input(state.stalled_on.port_index))
-    if phase is NodePhase.RUNNING or phase is NodePhase.BARRIER or phase is NodePhase.STALLED:
-        return _EXECUTING
-    return NodeTaskStatus.WaitingForStartNextGeneration(-1 if state.data.gen is None else 0)
 
 
 class NodeSlot:
@@ -176,6 +125,10 @@ class NodeState:
         "holders",
         "cancelled_streams",
         "cut_inputs",
+        "policy",
+        "optional",
+        "attempts",
+        "started_at",
     )
 
     def __init__(self, node: FinalizedNode, order: int) -> None:
@@ -215,6 +168,11 @@ class NodeState:
         self.holders = 0  # active readers that have not read the latest chunk (D2)
         self.cancelled_streams: list[Any] = []
         self.cut_inputs: list[Any] | None = None  # what that lap had consumed (Connection.consumed)
+        # run control (``control.policy``): None is the default policy (the plain path)
+        self.policy: Policy | None = None
+        self.optional: frozenset[int] = self.draft._optional_ports  # ports that default when their producer skips
+        self.attempts = 0  # attempts of the evaluation in progress (retries)
+        self.started_at = 0.0  # loop time the evaluation in progress began (reports)
 
     def is_out(self) -> bool:
         """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""

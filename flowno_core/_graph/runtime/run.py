@@ -25,7 +25,7 @@ from typing import Any
 from ..._kernel.loop import EventLoop
 from ..rules.lifecycle import RUN_TABLE, NodeEvent, NodePhase, RunEvent, RunPhase, follow
 from .instruments import FlowInstrument
-from .records import NodeState, public_status
+from .records import NodeState
 from . import continuation
 
 RUNNING = RunPhase.RUNNING
@@ -104,6 +104,8 @@ class Run:
             instrument.on_node_stalled(flow, node, node.input(state.stalled_on.port_index))
         elif event is NodeEvent.PAUSE or event is NodeEvent.HOLD and old is NodePhase.RUNNING:
             instrument.on_node_pause(flow, node, 1)
+        from .task_status import public_status  # (imported on first use: only instrumented runs need it)
+
         before, after = public_status(state, old), public_status(state, state.phase)
         if before != after:
             instrument.on_node_status_change(flow, node, before, after)

@@ -30,6 +30,7 @@ from ..._kernel.parking import reschedule
 from ...errors import NodeExecutionError
 from ..description.finalized import FinalizedInputPortRef, FinalizedOutputPortRef
 from ..rules.lifecycle import LapEvent, LapPhase, NodePhase
+from ..rules.markers import Skipped, StreamSkipped
 from .instruments import FlowInstrument
 from .records import Connection, NodeState, move_lap
 
@@ -211,6 +212,9 @@ class Stream(Generic[T], AsyncIterator[T]):
                     return self._take(conn, producer, index)  # type: ignore[no-any-return]
             if producer.lap_phase is not LapPhase.OPEN:
                 finish_connection(self._demand, conn)
+                final = producer.data.final
+                if final.__class__ is Skipped and conn.port_index not in conn.consumer.optional:
+                    raise StreamSkipped(final)  # type: ignore[arg-type]
                 if producer.phase is NodePhase.FAILED:
                     error = NodeExecutionError(
                         producer.node, f"the producer {producer.node!r} of this stream failed"

@@ -87,7 +87,9 @@ def test_every_phase_leaves_a_run_idle_except_a_wait_for_upstream():
 
 def test_an_evaluation_is_busy_from_start_to_finish_and_only_then():
     busy = {phase for phase in NodePhase if phase.busy}
-    assert busy == {NodePhase.SCHEDULED, NodePhase.RUNNING, NodePhase.STALLED, NodePhase.HELD, NodePhase.BARRIER}
+    assert busy == {
+        NodePhase.SCHEDULED, NodePhase.RUNNING, NodePhase.STALLED, NodePhase.HELD, NodePhase.BARRIER, NodePhase.RETRYING
+    }
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
