@@ -29,10 +29,14 @@ from ._kernel.loop import EventLoop, current_event_loop
 from ._kernel.task import TaskHandle
 from ._kernel.threads import to_thread
 from ._primitives import azip, exit, sleep, spawn
+from ._graph.rules.markers import Skipped
 from .errors import (
     DeadlockError,
+    FlowCancelled,
+    FlowTimeoutError,
     MissingDefaultError,
     NodeExecutionError,
+    NodeTimeoutError,
     QueueClosedError,
     StreamCancelled,
     TaskCancelled,
@@ -123,8 +127,12 @@ __all__ = [
     # flowno_core additions
     "DeadlockError",
     "FinalizedNode",
+    "FlowCancelled",
+    "FlowTimeoutError",
     "Inlet",
+    "NodeTimeoutError",
     "Semaphore",
+    "Skipped",
     "VirtualClock",
     "fail_after",
     "move_on_after",

@@ -186,6 +186,10 @@ class EventLoop:
     def is_running(self) -> bool:
         return self._running_thread is not None
 
+    def on_loop_thread(self) -> bool:
+        """Whether the caller runs on the thread running this loop (code there may act at once)."""
+        return self._running_thread == threading.get_ident()
+
     def create_task(self, raw_task: Coroutine[Any, Any, R] | Generator[Any, Any, R]) -> TaskHandle[R]:
         """Queue ``raw_task`` as a new task. Thread-safe: from another thread it wakes the loop."""
         check_coroutine(raw_task, "create_task")

@@ -15,6 +15,7 @@ error carries (an ``HTTPException`` from a 429 or 503 has ``retry_after`` in sec
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
@@ -166,20 +167,30 @@ def retry_after(error: BaseException | None) -> float | None:
     return None
 
 
-def optional_ports(names: Iterable[str] | None, parameters: list[str], owner: str) -> frozenset[int]:
-    """The indices of the ``optional=[...]`` ports (unknown names are refused, naming them)."""
+def optional_ports(
+    names: Iterable[str] | None, parameters: list[inspect.Parameter], streamed: Iterable[str], owner: str
+) -> frozenset[int]:
+    """The indices of the ``optional=[...]`` ports. A value port must have a default (the value it
+    takes when its producer fails or is skipped); an optional stream port just ends early."""
     if names is None:
         return frozenset()
     if isinstance(names, str):
         names = [names]
+    known = [p.name for p in parameters]
     indices = set()
     for name in names:
-        if name not in parameters:
+        if name not in known:
             raise NodeConfigurationError(
                 f"@node(optional=[...]) on {owner} names {name!r}, but {owner} has no parameter {name!r} "
-                f"(its parameters: {', '.join(parameters) or 'none'})"
+                f"(its parameters: {', '.join(known) or 'none'})"
             )
-        indices.add(parameters.index(name))
+        index = known.index(name)
+        if name not in streamed and parameters[index].default is inspect.Parameter.empty:
+            raise NodeConfigurationError(
+                f"@node(optional=[{name!r}]) on {owner}: parameter {name!r} needs a default value, which it "
+                f"takes when its producer fails or is skipped (e.g. `{name}=None`)"
+            )
+        indices.add(index)
     return frozenset(indices)
 
 

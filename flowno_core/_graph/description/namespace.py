@@ -32,6 +32,9 @@ class FlowHDLView:
     """
 
     KEYWORDS: ClassVar[list[str]] = ["register_child_result"]
+    #: methods a node of the same name shadows (names code written for flowno may use for nodes);
+    #: reachable once the block is finalized
+    METHODS: ClassVar[tuple[str, ...]] = ()
     #: a view that is a flow of its own (``FlowHDL``) is finalized on its own, even inside another block
     _is_flow: ClassVar[bool] = False
 
@@ -54,6 +57,8 @@ class FlowHDLView:
         nodes = object.__getattribute__(self, "_nodes")
         if key in nodes:
             return nodes[key]
+        if key in type(self).METHODS and object.__getattribute__(self, "_is_finalized"):
+            return object.__getattribute__(self, key)
         raise AttributeError(f'Attribute "{key}" not found')
 
     def __getattr__(self, key: str) -> Any:

@@ -16,7 +16,7 @@ import time
 from ..._kernel.task import Task
 from ...errors import DeadlockError, NodeExecutionError
 from ..rules.generations import Generation
-from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer
+from ..rules.lifecycle import Admission, LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer
 from .records import Connection, NodeSlot, NodeState
 from .run import Run
 from .scheduler import Scheduler
@@ -24,6 +24,9 @@ from .streams import close_lap, finish_connection
 
 #: real seconds a run waits on tasks that only another thread could wake before reporting a deadlock
 DEADLOCK_GRACE_SECONDS = 5.0
+
+#: real seconds between two looks at a paused run that nothing wakes (resume() wakes it at once)
+PAUSED_WAIT = 60.0
 
 #: waitables of the flow itself: a task parked on one can only be woken by the flow
 _FLOW_WAITS = (NodeSlot, Connection)
@@ -104,6 +107,8 @@ class Endings:
         run = self.run
         if run.phase is not RunPhase.RUNNING and run.phase is not RunPhase.COMPLETED:
             return None  # the run is being torn down
+        if run.admission is Admission.PAUSED:
+            return PAUSED_WAIT  # flow.resume() (from another thread) wakes the loop
         outside = self._waiting_on_the_outside()
         if not outside:
             if not run.busy:
@@ -136,11 +141,12 @@ class Endings:
         if not self.run.end(RunEvent.DEADLOCK, error):
             self.run.loop.stop(exception=error)  # the nodes completed, but a helper task hangs
 
+    def describe_waits(self) -> list[str]:
+        """A line per node in the middle of something: what it is waiting for."""
+        return [f"  {state.node!r}: {self._describe_wait(state)}" for state in self.run.states if state.phase.busy or state.queued]
+
     def _describe_deadlock(self, outside: list[Task]) -> str:
-        lines = ["the flow cannot make progress; these nodes and tasks are waiting:"]
-        for state in self.run.states:
-            if state.phase.busy or state.queued:
-                lines.append(f"  {state.node!r}: {self._describe_wait(state)}")
+        lines = ["the flow cannot make progress; these nodes and tasks are waiting:", *self.describe_waits()]
         for task in outside:
             if task.owner is None:  # a task a node (or another thread) started
                 lines.append(f"  task {task.name}: waiting for {task.describe_wait()}")

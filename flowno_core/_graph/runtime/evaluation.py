@@ -34,12 +34,13 @@ from ..description.draft import DraftNode
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
 from ..rules.generations import inc_generation
-from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, take
+from ..rules.lifecycle import Admission, LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, take
 from ..rules.markers import InputSkipped, Skipped, StreamSkipped
 from . import controlled
 from .endings import Endings
 from .records import Chunk, NodeState, Resume, keeps_going
 from .run import Run
+from .run_control import RunControl
 from .scheduler import Scheduler
 from .streams import BETWEEN_CHUNKS, close_lap, make_stream, open_lap
 
@@ -51,16 +52,18 @@ SKIP, MORE = Request.SKIP, Request.MORE
 BEGIN, SCHEDULED, RUNNING = NodeEvent.BEGIN, NodePhase.SCHEDULED, RunPhase.RUNNING
 HOLD, RESUME, PAUSE, RUNNING_NODE = NodeEvent.HOLD, NodeEvent.RESUME, NodeEvent.PAUSE, NodePhase.RUNNING
 LAP_OPEN = LapPhase.OPEN
+ADMISSION_OPEN = Admission.OPEN
 _DEFAULT_ACCUMULATE = DraftNode.accumulate_streamed_data
 
 
 class Evaluator:
     """Runs node evaluations for one flow (the body of every node task)."""
 
-    def __init__(self, run: Run, scheduler: Scheduler, endings: Endings) -> None:
+    def __init__(self, run: Run, scheduler: Scheduler, endings: Endings, control: RunControl) -> None:
         self.run = run
         self.scheduler = scheduler
         self.endings = endings
+        self.control = control
 
     async def node_task(self, state: NodeState) -> None:
         """The persistent task of one node."""
@@ -94,6 +97,10 @@ class Evaluator:
         run = self.run
         if run.stopping:
             return
+        if run.admission is not ADMISSION_OPEN:  # flow.pause(): wait for resume() before beginning
+            await self.control.admit(state)
+            if run.stopping:
+                return
         resume = state.resume
         apply(state, BEGIN, run)
         if resume is not None:

@@ -42,6 +42,7 @@ from .instruments import active_flow_instrument
 from .records import NO_ARGS, NodeState, move_lap
 from .continuation import Continuation
 from .run import CURRENT_FLOW, Run
+from .run_control import RunControl, check_timeout
 from .scheduler import Scheduler
 
 _FRESH_STARTS = (RunPhase.READY, RunPhase.COMPLETED)
@@ -77,7 +78,8 @@ class Flow:
         self._run = Run(self, self.event_loop)
         self._scheduler = Scheduler(self._run)
         self._endings = Endings(self._run, self._scheduler)
-        self._evaluator = Evaluator(self._run, self._scheduler, self._endings)
+        self._control = RunControl(self._run, self._endings)
+        self._evaluator = Evaluator(self._run, self._scheduler, self._endings, self._control)
         self._scheduler.node_task = self._evaluator.node_task
         self._states: list[NodeState] = []
         self._sweep_order: list[NodeState] = []
@@ -151,6 +153,8 @@ class Flow:
         terminate_on_node_error: bool = True,
         _debug_max_wait_time: float | None = None,
         context_factory: Callable[[FinalizedNode], Any] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> None:
         """Run until nothing is left to do, a generation limit is reached, or an error ends it.
 
@@ -164,6 +168,9 @@ class Flow:
                 the node failed, skips its dependants, finishes the rest, then raises
                 NodeExecutionError (or an ExceptionGroup of them).
             context_factory: ``(node) -> context`` for ``current_context()``.
+            timeout: seconds of loop time the run may take; then it ends with FlowTimeoutError
+                (the next run continues). ``cancel``, ``pause`` and ``resume`` control a run from
+                another thread.
 
         Raises:
             TerminateLimitReached, MissingDefaultError, DeadlockError, or a node's exception.
@@ -175,11 +182,28 @@ class Flow:
                 "from a node or from another thread); wait for that run to return first"
             )
         try:
-            self._run_once(stop_at_node_generation, terminate_on_node_error, _debug_max_wait_time, context_factory)
+            self._run_once(
+                stop_at_node_generation, terminate_on_node_error, _debug_max_wait_time, context_factory, check_timeout(timeout)
+            )
         finally:
             self._running.release()
 
-    def _run_once(self, limit: Any, terminate: bool, max_wait: float | None, factory: Any) -> None:
+    def cancel(self, reason: Any = None) -> bool:
+        """End the run in progress (from any thread, or from a node): its node tasks are cancelled
+        where they wait (``finally`` blocks run) and ``run_until_complete`` raises
+        ``FlowCancelled(reason)``; the next run continues. False when no run is in progress."""
+        return self._control.cancel(reason)
+
+    def pause(self) -> bool:
+        """Let no new evaluation begin until ``resume()`` (from any thread); evaluations already
+        running finish. False when no run is in progress."""
+        return self._control.pause()
+
+    def resume(self) -> bool:
+        """Let evaluations begin again after ``pause()``. False when no run is in progress."""
+        return self._control.resume()
+
+    def _run_once(self, limit: Any, terminate: bool, max_wait: float | None, factory: Any, timeout: float | None) -> None:
         self._build()
         limits = self._normalize_limits(limit)
         if self._checked_nodes != len(self.nodes):
@@ -200,6 +224,7 @@ class Flow:
         token = CURRENT_FLOW.set(self)
         loop = self.event_loop
         loop.add_stall_handler(self._endings.on_stall)
+        self._control.begin(timeout)
         if instrument is not None:
             instrument.on_flow_start(self)
         ending: BaseException | None = None
@@ -210,6 +235,7 @@ class Flow:
                 raise
             ending = error
         finally:
+            self._control.finish()
             loop.remove_stall_handler(self._endings.on_stall)
             CURRENT_FLOW.reset(token)
             gc_pause.end(frozen)

@@ -37,6 +37,7 @@ class FlowHDL(FlowHDLView):
     """
 
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
+    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume")
     _is_flow: ClassVar[bool] = True
 
     def __init__(
@@ -56,6 +57,8 @@ class FlowHDL(FlowHDLView):
         terminate_on_node_error: bool = True,
         _debug_max_wait_time: float | None = None,
         context_factory: Callable[[FinalizedNode], Any] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> None:
         """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default."""
         self._flow.run_until_complete(
@@ -63,11 +66,25 @@ class FlowHDL(FlowHDLView):
             terminate_on_node_error=terminate_on_node_error,
             _debug_max_wait_time=_debug_max_wait_time,
             context_factory=context_factory,
+            timeout=timeout,
         )
 
     def _finalize(self) -> None:
         super()._finalize()
         self._flow._build()  # runtime records and static analysis now, not in the first run
+
+    def cancel(self, reason: Any = None) -> bool:
+        """End the run in progress (from any thread): ``run_until_complete`` raises FlowCancelled(reason).
+        False when no run is in progress. (A node named ``cancel`` takes the name: use ``f._flow.cancel``.)"""
+        return self._flow.cancel(reason)
+
+    def pause(self) -> bool:
+        """Let no new evaluation begin until ``resume()`` (from any thread); running ones finish."""
+        return self._flow.pause()
+
+    def resume(self) -> bool:
+        """Let evaluations begin again after ``pause()`` (from any thread)."""
+        return self._flow.resume()
 
     def create_task(self, raw_task: Any) -> TaskHandle[Any]:
         """Queue a raw coroutine on the flow's loop (before the run, or from another thread during it)."""

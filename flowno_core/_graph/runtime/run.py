@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._kernel.loop import EventLoop
-from ..rules.lifecycle import RUN_TABLE, NodeEvent, NodePhase, RunEvent, RunPhase, follow
+from ..rules.lifecycle import RUN_TABLE, Admission, NodeEvent, NodePhase, RunEvent, RunPhase, follow
 from .instruments import FlowInstrument
 from .records import NodeState
 from . import continuation
@@ -53,6 +53,7 @@ class Run:
         self.context_factory: Callable[[Any], Any] | None = None
         self.queue: deque[NodeState] = deque()  # the resolution queue (the scheduler's)
         self.continuation = continuation.Continuation()
+        self.admission = Admission.OPEN  # flow.pause() / resume() (``run_control``)
 
     # -- the run's lifecycle --------------------------------------------------------------------
     def start(self, instrument: FlowInstrument | None) -> RunPhase:
