@@ -157,3 +157,21 @@ class StreamCancelled(Exception):
     def __init__(self, stream: Any, message: str = "Stream was cancelled by consumer") -> None:
         self.stream = stream
         super().__init__(message)
+
+
+class RunFailed(Exception):
+    """Raised by ``RunReport.raise_for_errors()`` when a run had failed or timed-out evaluations,
+    raised an error, or did not end by itself (cancelled, deadlocked, timed out).
+
+    The message names every failing node with the generation and error of its last failure. ``errors``
+    holds the failed and timed-out ``EvaluationRecord`` objects the report kept; ``exceptions`` every
+    distinct exception involved. ``__cause__`` is that exception when there is one, and an
+    ExceptionGroup of them when there are several. (A pickled copy keeps only the message.)
+    """
+
+    def __init__(
+        self, message: str, errors: list[Any] | None = None, exceptions: list[BaseException] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.errors: list[Any] = [] if errors is None else errors
+        self.exceptions: list[BaseException] = [] if exceptions is None else exceptions

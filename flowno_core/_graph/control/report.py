@@ -1,0 +1,554 @@
+"""Run reports: what every evaluation of a run did, per node and in total (issue 13).
+
+Theory of operation
+-------------------
+The runtime owns one ``ReportRecorder`` per run. Every evaluation that ends costs one call,
+``add(node, generation, status, started, ended, attempts, error)``, which appends one plain tuple,
+a *raw record* (layout: ``RawRecord``), to a list and compares the list's length with a bound. It
+builds no other object, reads no clock (the runtime passes the times it already has) and formats
+no traceback. ``finish`` hands the list, with how the run ended, to a ``RunReport``.
+
+The report builds everything else on first read and keeps it: ``evaluations`` (frozen
+``EvaluationRecord`` objects, each formatting its traceback only when asked), ``nodes`` (one
+``NodeSummary`` per node, in the order the nodes first ended an evaluation), ``totals`` and
+``errors``. Summaries are sums over raw records, computed a node at a time (``_Tally.absorb``).
+
+Memory is bounded by ``max_records`` (``DEFAULT_MAX_RECORDS`` unless the runtime says otherwise;
+``None``: no bound): a report keeps the *latest* ``max_records`` raw records. When the list reaches
+``max_records`` plus a slack of a quarter of it, ``add`` folds the oldest records beyond
+``max_records`` into running per-node tallies and drops them. So ``add`` stays one append and one
+length check in every run, the folding is paid in batches (and only by runs longer than the
+bound), and summaries and totals stay exact: the report computes them from the tallies plus the
+records it kept. ``truncated`` counts the dropped records.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import operator
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from traceback import format_exception
+from typing import Any, TypeAlias
+
+from ...errors import RunFailed
+from ..rules.generations import Generation
+
+#: raw records a recorder keeps unless told otherwise (about 15 MB at this size)
+DEFAULT_MAX_RECORDS = 100_000
+
+
+class EvaluationStatus(enum.StrEnum):
+    """How one evaluation ended (the values are the words used in JSON)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+class RunOutcome(enum.StrEnum):
+    """How a run ended. The member names are those of the run's ending phases (``RunPhase``)."""
+
+    COMPLETED = "completed"
+    LIMIT_REACHED = "limit_reached"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DEADLOCKED = "deadlocked"
+    TIMED_OUT = "timed_out"
+
+
+#: the statuses that make an evaluation an error of the run
+FAILURES = frozenset((EvaluationStatus.FAILED, EvaluationStatus.TIMED_OUT))
+
+#: the outcomes of a run that ended by itself
+CLEAN_OUTCOMES = frozenset((RunOutcome.COMPLETED, RunOutcome.LIMIT_REACHED))
+
+#: One ended evaluation, as ``ReportRecorder.add`` stores it:
+#: ``(node, generation, status, started, ended, attempts, error)``, at the indexes below.
+#: ``started`` and ``ended`` are loop-clock seconds, ``attempts`` counts the tries (retries + 1),
+#: ``error`` is the exception that ended the evaluation or None.
+RawRecord: TypeAlias = tuple[object, Generation, EvaluationStatus, float, float, int, BaseException | None]
+NODE, GENERATION, STATUS, STARTED, ENDED, ATTEMPTS, ERROR = range(7)
+
+
+# ---------------------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """One evaluation of one node: what it computed, how it ended, when, and after how many tries."""
+
+    node: object
+    node_name: str
+    generation: Generation
+    status: EvaluationStatus
+    started: float
+    ended: float
+    attempts: int
+    error: BaseException | None
+
+    @property
+    def duration(self) -> float:
+        return self.ended - self.started
+
+    @cached_property
+    def traceback(self) -> str | None:
+        """The error's formatted traceback (chained causes and notes included), formatted on first read."""
+        return None if self.error is None else "".join(format_exception(self.error))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node_name,
+            "generation": generation_to_json(self.generation),
+            "status": self.status.value,
+            "started": self.started,
+            "ended": self.ended,
+            "duration": self.duration,
+            "attempts": self.attempts,
+            "error": error_to_json(self.error, self.traceback),
+        }
+
+
+@dataclass(frozen=True)
+class NodeSummary:
+    """All of one node's evaluations in the run, including those whose records were dropped."""
+
+    node: object
+    node_name: str
+    evaluations: int
+    succeeded: int
+    failed: int
+    skipped: int
+    cancelled: int
+    timed_out: int
+    attempts: int
+    total_duration: float
+    max_duration: float
+    last_generation: Generation
+    last_error: BaseException | None
+    last_error_generation: Generation
+
+    @property
+    def failures(self) -> int:
+        """Failed and timed-out evaluations."""
+        return self.failed + self.timed_out
+
+    @property
+    def mean_duration(self) -> float:
+        return self.total_duration / self.evaluations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node_name,
+            "evaluations": self.evaluations,
+            **status_counts(self),
+            "attempts": self.attempts,
+            "total_duration": self.total_duration,
+            "mean_duration": self.mean_duration,
+            "max_duration": self.max_duration,
+            "last_generation": generation_to_json(self.last_generation),
+            "last_error": error_to_json(self.last_error),
+            "last_error_generation": generation_to_json(self.last_error_generation),
+        }
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """The whole run's evaluations: counts per status, tries, and the sum of their durations."""
+
+    evaluations: int
+    succeeded: int
+    failed: int
+    skipped: int
+    cancelled: int
+    timed_out: int
+    attempts: int
+    duration: float
+
+    @property
+    def failures(self) -> int:
+        return self.failed + self.timed_out
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = status_counts(self)
+        return {"evaluations": self.evaluations, **counts, "attempts": self.attempts, "duration": self.duration}
+
+
+def status_counts(counts: NodeSummary | RunTotals) -> dict[str, int]:
+    return {status.value: getattr(counts, status.value) for status in EvaluationStatus}
+
+
+# ---------------------------------------------------------------------------------------- tallies
+class _Tally:
+    """Running sums over one node's raw records (what a NodeSummary is made of)."""
+
+    __slots__ = ("evaluations", "counts", "attempts", "total_duration", "max_duration", "last_generation",
+                 "last_error", "last_error_generation")
+
+    def __init__(self) -> None:
+        self.evaluations = 0
+        self.counts: Counter[EvaluationStatus] = Counter()
+        self.attempts = 0
+        self.total_duration = 0.0
+        self.max_duration = 0.0
+        self.last_generation: Generation = None
+        self.last_error: BaseException | None = None
+        self.last_error_generation: Generation = None
+
+    def copy(self) -> _Tally:
+        twin = _Tally()
+        for name in self.__slots__:
+            setattr(twin, name, getattr(self, name))
+        twin.counts = self.counts.copy()
+        return twin
+
+    def absorb(self, records: list[RawRecord]) -> None:
+        """Add one node's records (oldest first), with column-wise built-ins rather than a loop."""
+        _, generations, statuses, starts, ends, attempts, _ = zip(*records)
+        durations = list(map(operator.sub, ends, starts))
+        self.evaluations += len(records)
+        self.counts.update(statuses)
+        self.attempts += sum(attempts)
+        self.total_duration += sum(durations)
+        self.max_duration = max(self.max_duration, max(durations))
+        self.last_generation = generations[-1]
+        if not FAILURES.isdisjoint(statuses):
+            failure = next(record for record in reversed(records) if record[STATUS] in FAILURES)
+            self.last_error, self.last_error_generation = failure[6], failure[1]  # ERROR, GENERATION
+
+    def as_summary(self, node: object, name: str) -> NodeSummary:
+        counts = self.counts
+        return NodeSummary(
+            node, name, self.evaluations,
+            counts[EvaluationStatus.SUCCEEDED], counts[EvaluationStatus.FAILED], counts[EvaluationStatus.SKIPPED],
+            counts[EvaluationStatus.CANCELLED], counts[EvaluationStatus.TIMED_OUT],
+            self.attempts, self.total_duration, self.max_duration, self.last_generation,
+            self.last_error, self.last_error_generation,
+        )
+
+
+def fold(tallies: dict[object, _Tally], records: Iterable[RawRecord]) -> None:
+    """Add ``records`` to the tallies of their nodes (a node first seen here is added last)."""
+    by_node: defaultdict[object, list[RawRecord]] = defaultdict(list)
+    for record in records:
+        by_node[record[NODE]].append(record)
+    for node, group in by_node.items():
+        tally = tallies.get(node)
+        if tally is None:
+            tallies[node] = tally = _Tally()
+        tally.absorb(group)
+
+
+# ---------------------------------------------------------------------------------------- recorder
+class ReportRecorder:
+    """Collects one run's raw records (see the module docstring); the runtime owns it for the run."""
+
+    __slots__ = ("started", "started_at", "max_records", "_records", "_fold_at", "_tallies", "_dropped")
+
+    def __init__(
+        self, started: float, started_at: datetime, *, max_records: int | None = DEFAULT_MAX_RECORDS
+    ) -> None:
+        """``started``: the run's start on the loop clock; ``started_at``: the same moment on the wall clock."""
+        if max_records is not None and max_records < 0:
+            raise ValueError(f"max_records must be None or at least 0, not {max_records}")
+        self.started = started
+        self.started_at = started_at
+        self.max_records = max_records
+        self._records: list[RawRecord] = []
+        self._fold_at = sys.maxsize if max_records is None else max_records + max(1, max_records // 4)
+        self._tallies: dict[object, _Tally] = {}
+        self._dropped = 0
+
+    def add(
+        self,
+        node: object,
+        generation: Generation,
+        status: EvaluationStatus,
+        started: float,
+        ended: float,
+        attempts: int,
+        error: BaseException | None,
+    ) -> None:
+        """Record one ended evaluation (the hot path: one tuple, one append, one length check)."""
+        records = self._records
+        records.append((node, generation, status, started, ended, attempts, error))
+        if len(records) >= self._fold_at:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Fold the records older than the latest ``max_records`` into the tallies, and drop them."""
+        assert self.max_records is not None
+        excess = len(self._records) - self.max_records
+        if excess > 0:
+            fold(self._tallies, self._records[:excess])
+            del self._records[:excess]
+            self._dropped += excess
+
+    def finish(self, outcome: RunOutcome, ended: float, error: BaseException | None = None) -> RunReport:
+        """The report of the run, which ended by ``outcome`` at ``ended`` (loop clock), raising ``error``
+        (None when it raised nothing). Call it once; the report does not see later ``add`` calls."""
+        if self.max_records is not None:
+            self._drop_oldest()
+        report = RunReport(
+            outcome, self.started, ended, self.started_at, error, self._records, self._tallies, self._dropped
+        )
+        self._records, self._tallies, self._dropped = [], {}, 0
+        return report
+
+
+# ---------------------------------------------------------------------------------------- report
+class RunReport:
+    """What a run did: every evaluation (up to the recorder's bound), per node, in total, and how it ended.
+
+    Attributes: ``outcome`` (a ``RunOutcome``), ``started`` / ``ended`` (loop-clock seconds),
+    ``started_at`` (wall clock), ``error`` (what the run raised, or None) and ``truncated`` (how many
+    of the oldest evaluation records were dropped; summaries and totals still count them).
+    """
+
+    def __init__(
+        self,
+        outcome: RunOutcome,
+        started: float,
+        ended: float,
+        started_at: datetime,
+        error: BaseException | None,
+        raw: list[RawRecord],
+        dropped_tallies: dict[object, _Tally],
+        truncated: int,
+    ) -> None:
+        self.outcome = outcome
+        self.started = started
+        self.ended = ended
+        self.started_at = started_at
+        self.error = error
+        self.truncated = truncated
+        self._raw = raw
+        self._dropped_tallies = dropped_tallies
+
+    @property
+    def duration(self) -> float:
+        """The run's length in loop-clock seconds."""
+        return self.ended - self.started
+
+    # -- derived views, built on first read --------------------------------------------------------
+    @cached_property
+    def _tallies(self) -> dict[object, _Tally]:
+        tallies = {node: tally.copy() for node, tally in self._dropped_tallies.items()}
+        fold(tallies, self._raw)
+        return tallies
+
+    @cached_property
+    def _names(self) -> dict[object, str]:
+        return unique_names(self._tallies)
+
+    @cached_property
+    def evaluations(self) -> list[EvaluationRecord]:
+        """The kept evaluation records, in the order the evaluations ended."""
+        return [self._record(raw) for raw in self._raw]
+
+    @cached_property
+    def errors(self) -> list[EvaluationRecord]:
+        """The kept records of failed and timed-out evaluations (equal to those in ``evaluations``)."""
+        return [self._record(raw) for raw in self._raw if raw[STATUS] in FAILURES]
+
+    @cached_property
+    def nodes(self) -> dict[str, NodeSummary]:
+        """One summary per node that ended an evaluation, by node name, in the order of their first."""
+        names = self._names
+        return {names[node]: tally.as_summary(node, names[node]) for node, tally in self._tallies.items()}
+
+    @cached_property
+    def totals(self) -> RunTotals:
+        summaries = self.nodes.values()
+        return RunTotals(
+            sum(s.evaluations for s in summaries), sum(s.succeeded for s in summaries),
+            sum(s.failed for s in summaries), sum(s.skipped for s in summaries),
+            sum(s.cancelled for s in summaries), sum(s.timed_out for s in summaries),
+            sum(s.attempts for s in summaries), sum(s.total_duration for s in summaries),
+        )
+
+    @property
+    def ok(self) -> bool:
+        """The run ended by itself (completed or reached its limit), raised nothing, and no
+        evaluation failed or timed out."""
+        return self.outcome in CLEAN_OUTCOMES and self.error is None and self.totals.failures == 0
+
+    def _record(self, raw: RawRecord) -> EvaluationRecord:
+        node, generation, status, started, ended, attempts, error = raw
+        return EvaluationRecord(node, self._names[node], generation, status, started, ended, attempts, error)
+
+    # -- errors ------------------------------------------------------------------------------------
+    def raise_for_errors(self) -> None:
+        """Raise ``RunFailed`` unless the run is ``ok``.
+
+        Its message has one line per failing node (its last failure's generation and error, and how
+        many failures it had) and one for the run's own error or unclean ending. ``errors`` holds the
+        kept failure records, ``exceptions`` every distinct exception (the run's own error last);
+        ``__cause__`` is that exception when there is one, an ExceptionGroup of them when several.
+        """
+        if self.ok:
+            return
+        exceptions = self._exceptions()
+        lines = [failure_line(summary) for summary in self.nodes.values() if summary.failures]
+        if self.outcome not in CLEAN_OUTCOMES and self.outcome is not RunOutcome.FAILED:
+            lines.append(self._ending_line())
+        elif not self._error_is_a_node_failure():
+            lines.append(self._ending_line())
+        message = lines[0] if len(lines) == 1 else "\n  ".join([f"{len(lines)} errors in the run:", *lines])
+        raise RunFailed(message, self.errors, exceptions) from group_of(exceptions)
+
+    def _error_is_a_node_failure(self) -> bool:
+        """The run raised nothing, or it raised (a wrapper of) a failure its nodes already report."""
+        error = self.error
+        if error is None:
+            return True
+        return any(error is e or error.__cause__ is e for e in self._node_errors())
+
+    def _node_errors(self) -> list[BaseException]:
+        """The kept failures' errors, then the last error of each node whose failures were all dropped."""
+        found = [record.error for record in self.errors if record.error is not None]
+        kept_failing = {record.node for record in self.errors}
+        for node, tally in self._tallies.items():
+            if node not in kept_failing and tally.last_error is not None:
+                found.append(tally.last_error)
+        return found
+
+    def _exceptions(self) -> list[BaseException]:
+        """The kept failures' errors, the last error of each node whose failures were all dropped,
+        then the run's own error unless it is (or wraps) one of those."""
+        found = self._node_errors()
+        if not self._error_is_a_node_failure():
+            found.append(self.error)  # type: ignore[arg-type]
+        return unique(found)
+
+    def _ending_line(self) -> str:
+        ending = f"the run ended ({words(self.outcome)})"
+        return ending if self.error is None else f"{ending}: {one_line(self.error)}"
+
+    # -- output --------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-safe data (str, int, float, bool, None, list, dict only)."""
+        return {
+            "outcome": self.outcome.value,
+            "ok": self.ok,
+            "started_at": self.started_at.isoformat(),
+            "started": self.started,
+            "ended": self.ended,
+            "duration": self.duration,
+            "error": error_to_json(self.error),
+            "truncated": self.truncated,
+            "totals": self.totals.to_dict(),
+            "nodes": {name: summary.to_dict() for name, summary in self.nodes.items()},
+            "evaluations": [record.to_dict() for record in self.evaluations],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def summary(self) -> str:
+        """A small table: one row per node (evaluations, failures, mean time) and the totals."""
+        totals = self.totals
+        dropped = f" ({plural(self.truncated, 'record')} dropped)" if self.truncated else ""
+        head = (
+            f"run {words(self.outcome)} in {seconds(self.duration)}: "
+            f"{plural(totals.evaluations, 'evaluation')}, {plural(totals.failures, 'failure')}{dropped}"
+        )
+        rows = [("node", "evaluations", "failures", "mean time")]
+        for name, node in self.nodes.items():
+            rows.append((name, str(node.evaluations), str(node.failures), seconds(node.mean_duration)))
+        rows.append(("total", str(totals.evaluations), str(totals.failures), ""))
+        width = max(len(row[0]) for row in rows)
+        table = [f"{a:<{width}}  {b:>11}  {c:>8}  {d:>9}".rstrip() for a, b, c, d in rows]
+        return "\n".join([head, *table])
+
+    def __repr__(self) -> str:
+        totals = self.totals
+        return (
+            f"<RunReport {self.outcome.value}: {plural(totals.evaluations, 'evaluation')}, "
+            f"{plural(totals.failures, 'failure')}, {plural(len(self.nodes), 'node')}>"
+        )
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def unique_names(nodes: Iterable[object]) -> dict[object, str]:
+    """Each node's repr (how users see nodes: ``Add#0``); a repr already taken gets `` [2]``, `` [3]``..."""
+    names: dict[object, str] = {}
+    taken: set[str] = set()
+    for node in nodes:
+        base = name = safe_text(repr, node)
+        copy = 1
+        while name in taken:
+            copy += 1
+            name = f"{base} [{copy}]"
+        taken.add(name)
+        names[node] = name
+    return names
+
+
+def unique(exceptions: list[BaseException]) -> list[BaseException]:
+    """``exceptions`` without repeats of the same object, in order."""
+    return list({id(e): e for e in exceptions}.values())
+
+
+def group_of(exceptions: list[BaseException]) -> BaseException | None:
+    if not exceptions:
+        return None
+    if len(exceptions) == 1:
+        return exceptions[0]
+    return BaseExceptionGroup("errors of the run", exceptions)  # an ExceptionGroup when all are Exceptions
+
+
+def failure_line(summary: NodeSummary) -> str:
+    error = "no exception recorded" if summary.last_error is None else one_line(summary.last_error)
+    line = f"{summary.node_name} failed at generation {summary.last_error_generation}: {error}"
+    return line if summary.failures == 1 else f"{line} ({summary.failures} failures)"
+
+
+def one_line(error: BaseException) -> str:
+    message = safe_text(str, error)
+    name = type(error).__name__
+    return f"{name}: {message}" if message else name
+
+
+def error_to_json(error: BaseException | None, traceback: str | None = None) -> dict[str, str] | None:
+    """``{type, message, traceback}`` of ``error`` (the traceback formatted now unless given)."""
+    if error is None:
+        return None
+    cls = type(error)
+    qualified = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    if traceback is None:
+        traceback = "".join(format_exception(error))
+    return {"type": qualified, "message": safe_text(str, error), "traceback": traceback}
+
+
+def generation_to_json(generation: Generation) -> list[int] | None:
+    return None if generation is None else list(generation)
+
+
+def safe_text(render: Callable[[object], str], value: object) -> str:
+    """``render(value)`` (``str`` or ``repr``), or a placeholder when the object's own method fails."""
+    try:
+        return render(value)
+    except Exception:
+        return f"<{type(value).__name__} object: {render.__name__}() failed>"
+
+
+def words(outcome: RunOutcome) -> str:
+    return outcome.value.replace("_", " ")
+
+
+def seconds(value: float) -> str:
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value * 1e6:.1f} us"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
