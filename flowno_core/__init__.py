@@ -38,6 +38,7 @@ from .errors import (
     NodeExecutionError,
     NodeTimeoutError,
     QueueClosedError,
+    RunFailed,
     StreamCancelled,
     TaskCancelled,
     TerminateLimitReached,
@@ -60,6 +61,12 @@ _LAZY = {
     "fail_after": "._timeouts",
     "move_on_after": "._timeouts",
     "NodeTaskStatus": "._graph.runtime.task_status",
+    "RunReport": "._graph.control.report",
+    "EvaluationRecord": "._graph.control.report",
+    "EvaluationStatus": "._graph.control.report",
+    "NodeSummary": "._graph.control.report",
+    "RunOutcome": "._graph.control.report",
+    "RunTotals": "._graph.control.report",
 }
 
 if TYPE_CHECKING:
@@ -68,6 +75,7 @@ if TYPE_CHECKING:
     from ._sockets import SocketHandle, socket
     from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
     from ._graph.runtime.task_status import NodeTaskStatus
+    from ._graph.control.report import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunReport, RunTotals
     from ._timeouts import fail_after, move_on_after
 
 
@@ -126,11 +134,18 @@ __all__ = [
     "current_task",
     # flowno_core additions
     "DeadlockError",
+    "EvaluationRecord",
+    "EvaluationStatus",
     "FinalizedNode",
     "FlowCancelled",
     "FlowTimeoutError",
     "Inlet",
+    "NodeSummary",
     "NodeTimeoutError",
+    "RunFailed",
+    "RunOutcome",
+    "RunReport",
+    "RunTotals",
     "Semaphore",
     "Skipped",
     "VirtualClock",

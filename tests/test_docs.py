@@ -15,11 +15,10 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 OWN_TESTS = {"io.md", "connectors.md", "server-production.md"}  # tested by their own suites
-PENDING = {"run-reports.md"}  # issue 13: runs once run_until_complete returns a RunReport
 BLOCKS = [
     (path.name, index, block)
     for path in sorted(DOCS.glob("*.md"))
-    if path.name not in OWN_TESTS | PENDING
+    if path.name not in OWN_TESTS
     for index, block in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(), re.DOTALL))
 ]
 

@@ -2,11 +2,11 @@
 
 Theory of operation
 -------------------
-The runtime owns one ``ReportRecorder`` per run. Every evaluation that ends costs one call,
-``add(node, generation, status, started, ended, attempts, error)``, which appends one plain tuple,
-a *raw record* (layout: ``RawRecord``), to a list and compares the list's length with a bound. It
-builds no other object, reads no clock (the runtime passes the times it already has) and formats
-no traceback. ``finish`` hands the list, with how the run ended, to a ``RunReport``.
+The runtime owns one ``ReportRecorder`` per run. Every evaluation that ends costs one plain tuple,
+a *raw record* (layout: ``RawRecord``), appended to ``records``: the evaluator appends it itself
+(``add`` does the same for other callers) and calls ``drop_oldest`` when the list has reached
+``bound``. It builds no other object, reads no clock but the loop's, and formats no traceback.
+``finish`` hands the list, with how the run ended, to a ``RunReport``.
 
 The report builds everything else on first read and keeps it: ``evaluations`` (frozen
 ``EvaluationRecord`` objects, each formatting its traceback only when asked), ``nodes`` (one
@@ -15,9 +15,9 @@ The report builds everything else on first read and keeps it: ``evaluations`` (f
 
 Memory is bounded by ``max_records`` (``DEFAULT_MAX_RECORDS`` unless the runtime says otherwise;
 ``None``: no bound): a report keeps the *latest* ``max_records`` raw records. When the list reaches
-``max_records`` plus a slack of a quarter of it, ``add`` folds the oldest records beyond
-``max_records`` into running per-node tallies and drops them. So ``add`` stays one append and one
-length check in every run, the folding is paid in batches (and only by runs longer than the
+``max_records`` plus a slack of a quarter of it (``bound``), ``drop_oldest`` folds the oldest
+records beyond ``max_records`` into running per-node tallies and drops them. So recording stays one
+append and one length check in every run, the folding is paid in batches (and only by runs longer than the
 bound), and summaries and totals stay exact: the report computes them from the tallies plus the
 records it kept. ``truncated`` counts the dropped records.
 """
@@ -25,21 +25,23 @@ records it kept. ``truncated`` counts the dropped records.
 from __future__ import annotations
 
 import enum
-import json
 import operator
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from traceback import format_exception
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ...errors import RunFailed
+
+if TYPE_CHECKING:
+    from datetime import datetime
 from ..rules.generations import Generation
 
-#: raw records a recorder keeps unless told otherwise (about 15 MB at this size)
+#: raw records a recorder keeps unless told otherwise (about 15 MB at this size; the runtime's
+#: ``flow.DEFAULT_MAX_RECORDS`` is the same number, a test checks it)
 DEFAULT_MAX_RECORDS = 100_000
 
 
@@ -62,6 +64,12 @@ class RunOutcome(enum.StrEnum):
     CANCELLED = "cancelled"
     DEADLOCKED = "deadlocked"
     TIMED_OUT = "timed_out"
+
+
+def outcome_of(phase: enum.Enum) -> RunOutcome:
+    """The outcome named like the run's phase (``RunPhase``); a run still RUNNING when its report is
+    made (the kernel itself failed) counts as failed."""
+    return RunOutcome.__members__.get(phase.name, RunOutcome.FAILED)
 
 
 #: the statuses that make an evaluation an error of the run
@@ -248,19 +256,22 @@ def fold(tallies: dict[object, _Tally], records: Iterable[RawRecord]) -> None:
 class ReportRecorder:
     """Collects one run's raw records (see the module docstring); the runtime owns it for the run."""
 
-    __slots__ = ("started", "started_at", "max_records", "_records", "_fold_at", "_tallies", "_dropped")
+    __slots__ = ("started", "wall_start", "max_records", "records", "bound", "_tallies", "_dropped")
 
     def __init__(
-        self, started: float, started_at: datetime, *, max_records: int | None = DEFAULT_MAX_RECORDS
+        self, started: float, wall_start: float, *, max_records: int | None = DEFAULT_MAX_RECORDS
     ) -> None:
-        """``started``: the run's start on the loop clock; ``started_at``: the same moment on the wall clock."""
+        """``started``: the run's start on the loop clock; ``wall_start``: the same moment on the wall
+        clock (``time.time()``)."""
         if max_records is not None and max_records < 0:
             raise ValueError(f"max_records must be None or at least 0, not {max_records}")
         self.started = started
-        self.started_at = started_at
+        self.wall_start = wall_start
         self.max_records = max_records
-        self._records: list[RawRecord] = []
-        self._fold_at = sys.maxsize if max_records is None else max_records + max(1, max_records // 4)
+        #: the raw records; the runtime appends to it directly, and calls ``drop_oldest`` when its
+        #: length reaches ``bound``
+        self.records: list[RawRecord] = []
+        self.bound = sys.maxsize if max_records is None else max_records + max(1, max_records // 4)
         self._tallies: dict[object, _Tally] = {}
         self._dropped = 0
 
@@ -275,29 +286,29 @@ class ReportRecorder:
         error: BaseException | None,
     ) -> None:
         """Record one ended evaluation (the hot path: one tuple, one append, one length check)."""
-        records = self._records
+        records = self.records
         records.append((node, generation, status, started, ended, attempts, error))
-        if len(records) >= self._fold_at:
-            self._drop_oldest()
+        if len(records) >= self.bound:
+            self.drop_oldest()
 
-    def _drop_oldest(self) -> None:
+    def drop_oldest(self) -> None:
         """Fold the records older than the latest ``max_records`` into the tallies, and drop them."""
         assert self.max_records is not None
-        excess = len(self._records) - self.max_records
+        excess = len(self.records) - self.max_records
         if excess > 0:
-            fold(self._tallies, self._records[:excess])
-            del self._records[:excess]
+            fold(self._tallies, self.records[:excess])
+            del self.records[:excess]
             self._dropped += excess
 
     def finish(self, outcome: RunOutcome, ended: float, error: BaseException | None = None) -> RunReport:
         """The report of the run, which ended by ``outcome`` at ``ended`` (loop clock), raising ``error``
         (None when it raised nothing). Call it once; the report does not see later ``add`` calls."""
         if self.max_records is not None:
-            self._drop_oldest()
+            self.drop_oldest()
         report = RunReport(
-            outcome, self.started, ended, self.started_at, error, self._records, self._tallies, self._dropped
+            outcome, self.started, ended, self.wall_start, error, self.records, self._tallies, self._dropped
         )
-        self._records, self._tallies, self._dropped = [], {}, 0
+        self.records, self._tallies, self._dropped = [], {}, 0
         return report
 
 
@@ -315,7 +326,7 @@ class RunReport:
         outcome: RunOutcome,
         started: float,
         ended: float,
-        started_at: datetime,
+        wall_start: float,
         error: BaseException | None,
         raw: list[RawRecord],
         dropped_tallies: dict[object, _Tally],
@@ -324,11 +335,18 @@ class RunReport:
         self.outcome = outcome
         self.started = started
         self.ended = ended
-        self.started_at = started_at
+        self.wall_start = wall_start
         self.error = error
         self.truncated = truncated
         self._raw = raw
         self._dropped_tallies = dropped_tallies
+
+    @cached_property
+    def started_at(self) -> datetime:
+        """When the run started, on the wall clock (UTC)."""
+        from datetime import datetime, timezone  # (imported on first use: not on flowno_core's import path)
+
+        return datetime.fromtimestamp(self.wall_start, timezone.utc)
 
     @property
     def duration(self) -> float:
@@ -380,7 +398,9 @@ class RunReport:
 
     def _record(self, raw: RawRecord) -> EvaluationRecord:
         node, generation, status, started, ended, attempts, error = raw
-        return EvaluationRecord(node, self._names[node], generation, status, started, ended, attempts, error)
+        return EvaluationRecord(
+            node, self._names[node], generation, EvaluationStatus(status), started, ended, attempts, error
+        )
 
     # -- errors ------------------------------------------------------------------------------------
     def raise_for_errors(self) -> None:
@@ -448,6 +468,8 @@ class RunReport:
         }
 
     def to_json(self, indent: int | None = None) -> str:
+        import json  # (imported on first use: not on flowno_core's import path)
+
         return json.dumps(self.to_dict(), indent=indent)
 
     def summary(self) -> str:

@@ -29,7 +29,14 @@ from ..._kernel.cancellation import ShutdownCancel
 from ..._kernel.parking import reschedule
 from ..._kernel.traps import park_trap, sleep_trap
 from ..._timeouts import fail_after
-from ...errors import MissingDefaultError, NotAsyncNodeError, StreamCancelled, TaskCancelled, TerminateLimitReached
+from ...errors import (
+    MissingDefaultError,
+    NodeTimeoutError,
+    NotAsyncNodeError,
+    StreamCancelled,
+    TaskCancelled,
+    TerminateLimitReached,
+)
 from ..description.draft import DraftNode
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
@@ -53,6 +60,9 @@ BEGIN, SCHEDULED, RUNNING = NodeEvent.BEGIN, NodePhase.SCHEDULED, RunPhase.RUNNI
 HOLD, RESUME, PAUSE, RUNNING_NODE = NodeEvent.HOLD, NodeEvent.RESUME, NodeEvent.PAUSE, NodePhase.RUNNING
 LAP_OPEN = LapPhase.OPEN
 ADMISSION_OPEN = Admission.OPEN
+# how an evaluation ended, in the words of the run report (``control.report.EvaluationStatus``,
+# a StrEnum: the report turns these back into members)
+SUCCEEDED, FAILED, SKIPPED, CANCELLED, TIMED_OUT = "succeeded", "failed", "skipped", "cancelled", "timed_out"
 _DEFAULT_ACCUMULATE = DraftNode.accumulate_streamed_data
 
 
@@ -103,21 +113,30 @@ class Evaluator:
                 return
         resume = state.resume
         apply(state, BEGIN, run)
+        now = run.now
+        started = now()
+        records = run.records
+        if len(records) >= run.records_bound:
+            run.recorder.drop_oldest()  # (a long run: keep the report's memory bounded)
+        ended = records.append
         if resume is not None:
             state.resume = None
             if resume.publishes:
                 await self._publish_resumed(state, resume)
+                ended((state.node, state.data.gen, SUCCEEDED, started, now(), 1, None))
                 return
         state.evaluations += 1
         instrument = run.instrument
         try:
             args = self.gather(state, resume)
         except InputSkipped as skipped:  # an input holds a marker: skip this generation too
-            await self._skip(state, skipped.marker)
+            await self._skip(state, skipped.marker, started)
             return
         except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
+            ended((state.node, inc_generation(state.data.gen, 0), FAILED, started, now(), 0, error))
             run.end(RunEvent.FAIL, error)
             return
+        final_before = state.data.final_gen
         is_generator = False
         policy = state.policy
         try:
@@ -133,6 +152,9 @@ class Evaluator:
                         await self.wait_for_level0_readers(state, data)
                     if run.phase is RUNNING:
                         self.publish_final(state, data)
+                        ended((state.node, state.data.gen, SUCCEEDED, started, now(), 1, None))
+                    else:
+                        ended((state.node, state.data.gen, CANCELLED, started, now(), 1, None))
                     return
                 is_generator = inspect.isasyncgen(result)
                 await self._run_result(state, result)
@@ -141,34 +163,50 @@ class Evaluator:
                     result = state.draft.call(*args)
                     is_generator = inspect.isasyncgen(result)
                     await self._run_result(state, result)
+            published = state.data.final_gen is not final_before
+            gen = state.data.gen if published else inc_generation(state.data.gen, int(is_generator))
+            ended((state.node, gen, SUCCEEDED if published else CANCELLED, started, now(), state.attempts or 1, None))
         except TaskCancelled as cancel:
+            target = inc_generation(state.data.gen, int(is_generator))
             if isinstance(cancel, ShutdownCancel):
                 run.interrupted()  # the kernel ends the run by itself (Ctrl-C): keep what was going on
             if run.stopping:
+                ended((state.node, target, CANCELLED, started, now(), state.attempts or 1, None))
                 raise
-            self.endings.node_failed(state, _reraised_cancel(), inc_generation(state.data.gen, int(is_generator)))
+            escaped = _reraised_cancel()
+            ended((state.node, target, FAILED, started, now(), state.attempts or 1, escaped))
+            self.endings.node_failed(state, escaped, target)
         except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
-            if run.stopping:
-                return
             target = inc_generation(state.data.gen, int(is_generator))
+            attempts = state.attempts or 1
+            if run.stopping:
+                ended((state.node, target, CANCELLED, started, now(), attempts, error))
+                return
             if policy is not None and policy.error_policy != "stop":
+                status = TIMED_OUT if isinstance(error, NodeTimeoutError) else SKIPPED if policy.error_policy == "skip" else FAILED
+                ended((state.node, target, status, started, now(), attempts, error))
                 await controlled.drop(self, state, error, target)
             else:
+                ended((state.node, target, TIMED_OUT if isinstance(error, NodeTimeoutError) else FAILED, started, now(), attempts, error))
                 self.endings.node_failed(state, error, target)
         except StreamSkipped as skipped:  # a stream it read ended with a marker: skip this generation too
-            await self._skip(state, skipped.marker)
+            await self._skip(state, skipped.marker, started)
         except BaseException as error:  # KeyboardInterrupt, SystemExit, ...: they end the run, named
             if not isinstance(error, GeneratorExit):
-                _note(error, state, inc_generation(state.data.gen, int(is_generator)))
+                target = inc_generation(state.data.gen, int(is_generator))
+                _note(error, state, target)
+                ended((state.node, target, CANCELLED, started, now(), state.attempts or 1, error))
             raise
 
-    async def _skip(self, state: NodeState, marker: Skipped) -> None:
+    async def _skip(self, state: NodeState, marker: Skipped, started: float) -> None:
         """Do not run the node's code for this generation: pass the marker on (rules.markers), unless
         it came round a cycle to the node that started it, which stops it there."""
+        run = self.run
+        run.records.append((state.node, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None))
         if marker.origin is state.node:
             return
         if state.phase is not RUNNING_NODE:
-            apply(state, NodeEvent.DROP, self.run)
+            apply(state, NodeEvent.DROP, run)
         await controlled.publish_marker(self, state, marker)
 
     async def _run_result(self, state: NodeState, result: Any) -> None:

@@ -20,9 +20,11 @@ A Flow owns named parts: the ``Run`` (state its parts share, the node and run li
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ..._kernel.clock import MonotonicClock, VirtualClock
 from ..._kernel.cancellation import ShutdownCancel
@@ -37,6 +39,10 @@ from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase
 from . import gc_pause
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
 from .endings import DEADLOCK_GRACE_SECONDS, Endings
+
+#: evaluation records a run report keeps unless told otherwise (``control.report``; a copy, so
+#: that importing the flow does not load the report module)
+DEFAULT_MAX_RECORDS = 100_000
 from .evaluation import Evaluator
 from .instruments import active_flow_instrument
 from .records import NO_ARGS, NodeState, move_lap
@@ -44,6 +50,9 @@ from .continuation import Continuation
 from .run import CURRENT_FLOW, Run
 from .run_control import RunControl, check_timeout
 from .scheduler import Scheduler
+
+if TYPE_CHECKING:  # the report module loads with the first run: importing flowno_core does not need it
+    from ..control.report import RunReport
 
 _FRESH_STARTS = (RunPhase.READY, RunPhase.COMPLETED)
 IDLE = NodePhase.IDLE
@@ -89,6 +98,8 @@ class Flow:
         self.deadlock_grace = deadlock_grace
         #: run-control defaults for the nodes (their own ``@node(...)`` options win)
         self.options: NodeOptions | None = checked_options(f"flow {self!r}", **control) or None
+        #: the report of the latest run (also of one that raised), None before the first run
+        self.last_report: RunReport | None = None
 
     def __repr__(self) -> str:
         return f"<Flow#{self._id}>"
@@ -155,7 +166,8 @@ class Flow:
         context_factory: Callable[[FinalizedNode], Any] | None = None,
         *,
         timeout: float | None = None,
-    ) -> None:
+        report_max_records: int | None = DEFAULT_MAX_RECORDS,
+    ) -> RunReport:
         """Run until nothing is left to do, a generation limit is reached, or an error ends it.
 
         Running again continues from where the last run stopped (D5).
@@ -171,6 +183,13 @@ class Flow:
             timeout: seconds of loop time the run may take; then it ends with FlowTimeoutError
                 (the next run continues). ``cancel``, ``pause`` and ``resume`` control a run from
                 another thread.
+            report_max_records: how many evaluation records the report keeps (the latest; its
+                summaries still count every evaluation); None keeps all.
+
+        Returns:
+            The run's ``RunReport``: every evaluation (node, generation, status, times, attempts,
+            error), per-node summaries and totals. A run that raises keeps its report too, in
+            ``flow.last_report``.
 
         Raises:
             TerminateLimitReached, MissingDefaultError, DeadlockError, or a node's exception.
@@ -182,8 +201,13 @@ class Flow:
                 "from a node or from another thread); wait for that run to return first"
             )
         try:
-            self._run_once(
-                stop_at_node_generation, terminate_on_node_error, _debug_max_wait_time, context_factory, check_timeout(timeout)
+            return self._run_once(
+                stop_at_node_generation,
+                terminate_on_node_error,
+                _debug_max_wait_time,
+                context_factory,
+                check_timeout(timeout),
+                _check_max_records(report_max_records),
             )
         finally:
             self._running.release()
@@ -203,7 +227,9 @@ class Flow:
         """Let evaluations begin again after ``pause()``. False when no run is in progress."""
         return self._control.resume()
 
-    def _run_once(self, limit: Any, terminate: bool, max_wait: float | None, factory: Any, timeout: float | None) -> None:
+    def _run_once(
+        self, limit: Any, terminate: bool, max_wait: float | None, factory: Any, timeout: float | None, max_records: int | None
+    ) -> RunReport:
         self._build()
         limits = self._normalize_limits(limit)
         if self._checked_nodes != len(self.nodes):
@@ -225,25 +251,39 @@ class Flow:
         loop = self.event_loop
         loop.add_stall_handler(self._endings.on_stall)
         self._control.begin(timeout)
+        from ..control import report
+
+        run.recorder = recorder = report.ReportRecorder(loop.time(), time.time(), max_records=max_records)
+        run.records, run.records_bound = recorder.records, recorder.bound
         if instrument is not None:
             instrument.on_flow_start(self)
         ending: BaseException | None = None
+        raised: BaseException | None = None
         try:
             loop.run_until_complete(self._root(previous in _FRESH_STARTS), join=True, _debug_max_wait_time=max_wait)
         except Exception as error:  # a limit, a deadlock...: the collected node errors come first
             if not run.errors:
+                raised = error
                 raise
             ending = error
+        except BaseException as error:
+            raised = error
+            raise
         finally:
             self._control.finish()
             loop.remove_stall_handler(self._endings.on_stall)
             CURRENT_FLOW.reset(token)
             gc_pause.end(frozen)
             self._after_run()
+            run.recorder, run.records, run.records_bound = None, [], sys.maxsize
+            if run.errors:
+                raised = _collected(run, ending)
+            self.last_report = recorder.finish(report.outcome_of(run.phase), loop.time(), raised)
             if instrument is not None:
                 instrument.on_flow_end(self)
-        if run.errors:
-            raise _collected(run, ending)
+        if raised is not None:
+            raise raised
+        return self.last_report
 
     def _normalize_limits(self, limit: Any) -> dict[NodeState, Any]:
         if isinstance(limit, dict):
@@ -340,6 +380,15 @@ def _collected(run: Run, ending: BaseException | None) -> BaseException:
         error.__context__ = ending
         error.add_note(f"the run also ended with {type(ending).__name__}: {ending}".rstrip(": "))
     return error
+
+
+def _check_max_records(value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(
+        f"report_max_records={value!r}: give how many evaluation records the run report keeps "
+        "(an int >= 0), or None to keep every record"
+    )
 
 
 def _check_generation(value: Any, where: Any) -> Any:

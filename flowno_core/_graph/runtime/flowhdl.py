@@ -8,14 +8,17 @@ runtime records when the block exits, and ``run_until_complete`` runs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 from ..._kernel.task import TaskHandle
 from ..description.finalized import FinalizedNode
 from ..control.policy import ControlOptions
 from ..description.namespace import FlowHDLView
 from .endings import DEADLOCK_GRACE_SECONDS
-from .flow import Flow
+from .flow import DEFAULT_MAX_RECORDS, Flow
+
+if TYPE_CHECKING:  # (loaded with the first run)
+    from ..control.report import RunReport
 
 
 class FlowHDL(FlowHDLView):
@@ -37,7 +40,7 @@ class FlowHDL(FlowHDLView):
     """
 
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
-    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume")
+    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume", "last_report")
     _is_flow: ClassVar[bool] = True
 
     def __init__(
@@ -59,19 +62,27 @@ class FlowHDL(FlowHDLView):
         context_factory: Callable[[FinalizedNode], Any] | None = None,
         *,
         timeout: float | None = None,
-    ) -> None:
-        """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default."""
-        self._flow.run_until_complete(
+        report_max_records: int | None = DEFAULT_MAX_RECORDS,
+    ) -> RunReport:
+        """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default.
+        Returns the run's ``RunReport`` (see docs/run-reports.md)."""
+        return self._flow.run_until_complete(
             stop_at_node_generation=stop_at_node_generation,
             terminate_on_node_error=terminate_on_node_error,
             _debug_max_wait_time=_debug_max_wait_time,
             context_factory=context_factory,
             timeout=timeout,
+            report_max_records=report_max_records,
         )
 
     def _finalize(self) -> None:
         super()._finalize()
         self._flow._build()  # runtime records and static analysis now, not in the first run
+
+    @property
+    def last_report(self) -> RunReport | None:
+        """The report of the latest run, also of one that raised (None before the first run)."""
+        return self._flow.last_report
 
     def cancel(self, reason: Any = None) -> bool:
         """End the run in progress (from any thread): ``run_until_complete`` raises FlowCancelled(reason).

@@ -18,6 +18,7 @@ straight run does (D5).
 from __future__ import annotations
 
 import contextvars
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -54,6 +55,13 @@ class Run:
         self.queue: deque[NodeState] = deque()  # the resolution queue (the scheduler's)
         self.continuation = continuation.Continuation()
         self.admission = Admission.OPEN  # flow.pause() / resume() (``run_control``)
+        self.now = loop.clock.now  # the loop clock, read where evaluations begin and end
+        # The run report's recorder (``control.report.ReportRecorder``) during a run: every
+        # evaluation that ends appends ``(node, generation, status, started, ended, attempts,
+        # error)`` to ``records`` and asks ``drop_oldest`` once the list reaches ``records_bound``
+        self.recorder: Any = None
+        self.records: list[tuple[Any, ...]] = []
+        self.records_bound = sys.maxsize
 
     # -- the run's lifecycle --------------------------------------------------------------------
     def start(self, instrument: FlowInstrument | None) -> RunPhase:

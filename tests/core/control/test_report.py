@@ -52,7 +52,7 @@ Raw = tuple[Any, Any, EvaluationStatus, float, float, int, BaseException | None]
 
 def record_all(raws: list[Raw], max_records: int | None = None, outcome: RunOutcome = RunOutcome.COMPLETED,
                error: BaseException | None = None) -> RunReport:
-    recorder = ReportRecorder(0.0, START, max_records=max_records)
+    recorder = ReportRecorder(0.0, START.timestamp(), max_records=max_records)
     for raw in raws:
         recorder.add(*raw)
     return recorder.finish(outcome, 100.0, error)
@@ -149,9 +149,9 @@ def test_the_bound_drops_records_but_never_counts(drawn, max_records):
 
 # ---------------------------------------------------------------------------------------- the bound
 def test_the_default_bound_and_a_negative_one():
-    assert ReportRecorder(0.0, START).max_records == DEFAULT_MAX_RECORDS == 100_000
+    assert ReportRecorder(0.0, START.timestamp()).max_records == DEFAULT_MAX_RECORDS == 100_000
     with pytest.raises(ValueError, match="max_records"):
-        ReportRecorder(0.0, START, max_records=-1)
+        ReportRecorder(0.0, START.timestamp(), max_records=-1)
 
 
 def test_a_bounded_recorder_keeps_the_latest_records_and_counts_the_rest():
@@ -174,7 +174,7 @@ def test_zero_kept_records_still_count_everything():
 
 def test_a_bounded_recorder_keeps_memory_bounded():
     def record_many() -> object:
-        recorder = ReportRecorder(0.0, START, max_records=100)
+        recorder = ReportRecorder(0.0, START.timestamp(), max_records=100)
         for i in range(20_000):
             recorder.add(NODES[i % 5], (i,), S.SUCCEEDED, float(i), float(i) + 0.5, 1, None)
         return recorder
@@ -186,7 +186,7 @@ def test_a_bounded_recorder_keeps_memory_bounded():
 
 
 def test_the_report_does_not_see_adds_after_finish():
-    recorder = ReportRecorder(0.0, START)
+    recorder = ReportRecorder(0.0, START.timestamp())
     recorder.add(*evaluation(NODES[0]))
     report = recorder.finish(RunOutcome.COMPLETED, 5.0)
     recorder.add(*evaluation(NODES[1]))
@@ -209,7 +209,7 @@ def retained_bytes(fill: Callable[[], object]) -> int:
 
 def test_add_keeps_nothing_but_its_tuple():
     node, generation, status, started, ended = NODES[1], (7,), S.SUCCEEDED, 1.25, 2.5
-    recorder = ReportRecorder(0.0, START, max_records=None)
+    recorder = ReportRecorder(0.0, START.timestamp(), max_records=None)
     plain: list[Raw] = []
 
     def through_the_recorder() -> object:

@@ -334,7 +334,8 @@ def test_an_acyclic_flow_that_ends_before_the_limit_returns_normally():
 
     with vflow() as f:
         f.src = Src()
-    assert f.run_until_complete(stop_at_node_generation=(5,)) is None
+    report = f.run_until_complete(stop_at_node_generation=(5,))  # no TerminateLimitReached
+    assert report.outcome == "completed"
     assert f.src.generation == (0,)
 
 
