@@ -93,6 +93,11 @@ def function_node(
     signature = inspect.signature(func)
     parameters = list(signature.parameters.values())
     _check_stream_in(names, parameters, owner)
+    if control and control.get("cache") and inspect.isasyncgenfunction(func):
+        raise NodeConfigurationError(
+            f"@node(cache=True) on {owner}: a streaming node (async generator) cannot be cached, its readers "
+            "need its chunks; cache the node that computes from what it streams instead"
+        )
     user_function = func
 
     def call(self: DraftNode, *args: Any) -> Any:
@@ -141,6 +146,11 @@ def class_node(
         raise ValueError("First parameter must be 'self'")
     ports = [p for p in parameters[1:] if p.kind not in _SKIPPED_KINDS]
     _check_stream_in(names, ports, owner)
+    if control and control.get("cache"):
+        raise NodeConfigurationError(
+            f"@node(cache=True) on class {owner}: a class node's result depends on its attributes, which "
+            "the cache key does not cover; make it a function node to cache it"
+        )
     initial_state: dict[str, Any] = {}
     for name in dir(cls):
         if name.startswith("__"):

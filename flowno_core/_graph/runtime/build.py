@@ -11,12 +11,19 @@ check that a run does before any node runs.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from ..control.policy import NodeOptions, resolve
 from ..description.finalized import FinalizedNode
 from ..description.ports import EMPTY
 from ..rules.resolver import all_components, find_unbreakable_cycle
 from .records import Connection, NodeState
+
+
+def cacheable(draft: Any) -> bool:
+    """Whether ``@node(cache=True)`` can apply: a function node that returns a value (a class node's
+    result depends on its attributes, a streaming node's readers need its chunks)."""
+    return draft._is_function_node and not draft._is_generator_node()
 
 
 def build_states(
@@ -29,7 +36,9 @@ def build_states(
     for order, node in enumerate(nodes):
         state = old.get(id(node)) or NodeState(node, order)
         state.order = order
-        state.policy = resolve(state.draft._control, defaults)
+        state.policy = policy = resolve(state.draft._control, defaults)
+        if policy is not None and policy.cache and not cacheable(state.draft):
+            policy.cache = False  # a flow-wide cache=True covers the nodes it can (function nodes returning a value)
         state.ports, state.inputs, state.outputs, state.stream_outputs = [], [], [], []
         object.__setattr__(node, "_runtime", state)
         states.append(state)

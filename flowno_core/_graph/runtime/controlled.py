@@ -7,7 +7,10 @@ and ``chunk_timeout`` each wait for a streamed chunk (``Evaluator.drive_generato
 attempt is retried (``RETRY`` -> ``RETRYING``, a sleep on the loop's clock, ``ATTEMPT``) when the
 policy allows it, the error is one ``retry_on`` names, and the node has published nothing of the
 evaluation yet (no chunk, no value waiting at the barrier): work others may have read is never
-redone. When the failure is final, ``on_error`` decides: ``"stop"`` goes to ``Endings.node_failed``
+redone. With ``cache`` the inputs and the node function's code are hashed first
+(``control.keys.cache_key``): outputs stored under that key (``Run.cache``, a ``Store``) are
+published without calling the node (attempts stay 0), and a successful evaluation stores its
+outputs. When the failure is final, ``on_error`` decides: ``"stop"`` goes to ``Endings.node_failed``
 as for any node; ``"continue"`` and ``"skip"`` publish a ``Skipped`` marker instead of a value
 (``DROP``), which skips the downstream of that generation (``rules.markers``).
 """
@@ -20,6 +23,8 @@ from typing import Any, Protocol
 from ..._kernel.traps import sleep_trap
 from ..._timeouts import fail_after
 from ...errors import NodeTimeoutError
+from ..control.checkpoint import MISSING
+from ..control.keys import cache_key
 from ..control.policy import Policy
 from ..rules.generations import Generation, inc_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, RunPhase, apply
@@ -46,10 +51,21 @@ async def evaluate(evaluator: Publisher, state: NodeState, args: list[Any], poli
     """Attempt the evaluation until it succeeds or its failure is final (then raise the error)."""
     run = evaluator.run
     state.attempts = 0
+    cache = run.cache if policy.cache else None
+    key = None
+    if cache is not None:
+        key = cache_key(state.draft.__wrapped__, tuple(args))  # (cache=True: a function node)
+        if key is not None:
+            outputs = cache.cache_get(key)
+            if outputs is not MISSING:  # evaluated before with these inputs and this code
+                await _publish(evaluator, state, outputs)
+                return
     while True:
         state.attempts += 1
         try:
             await _attempt(evaluator, state, args, policy)
+            if key is not None and not run.stopping:
+                cache.cache_put(key, state.data.final)  # type: ignore[union-attr]
             return
         except Exception as error:  # noqa: BLE001 - sorted out below: retried, or raised for the caller
             if run.stopping or not _may_retry(state, policy, error):
@@ -75,6 +91,13 @@ async def _attempt(evaluator: Publisher, state: NodeState, args: list[Any], poli
         if not scope.expired:
             raise  # the node's own timeout, not ours
         raise NodeTimeoutError(state.node, _target(state), limit) from error
+
+
+async def _publish(evaluator: Publisher, state: NodeState, data: Any) -> None:
+    if state.level0_pending:
+        await evaluator.wait_for_level0_readers(state, data)
+    if not evaluator.run.stopping:
+        evaluator.publish_final(state, data)
 
 
 def _may_retry(state: NodeState, policy: Policy, error: BaseException) -> bool:

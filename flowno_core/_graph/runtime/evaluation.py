@@ -165,7 +165,8 @@ class Evaluator:
                     await self._run_result(state, result)
             published = state.data.final_gen is not final_before
             gen = state.data.gen if published else inc_generation(state.data.gen, int(is_generator))
-            ended((state.node, gen, SUCCEEDED if published else CANCELLED, started, now(), state.attempts or 1, None))
+            attempts = 1 if policy is None else state.attempts  # (0: served from the node cache)
+            ended((state.node, gen, SUCCEEDED if published else CANCELLED, started, now(), attempts, None))
         except TaskCancelled as cancel:
             target = inc_generation(state.data.gen, int(is_generator))
             if isinstance(cancel, ShutdownCancel):
@@ -353,6 +354,8 @@ class Evaluator:
                     pending += 1
         state.level0_pending = pending
         run = self.run
+        if run.checkpointer is not None:
+            run.checkpointer.published(state)
         instrument = run.instrument
         if instrument is not None:
             instrument.on_node_emitted_data(run.flow, state.node, data, 0)

@@ -20,6 +20,7 @@ A Flow owns named parts: the ``Run`` (state its parts share, the node and run li
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -37,6 +38,7 @@ from ..description.draft import DraftNode
 from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
 from . import gc_pause
+from ..control.checkpoint import Store
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
 from .endings import DEADLOCK_GRACE_SECONDS, Endings
 
@@ -46,6 +48,7 @@ DEFAULT_MAX_RECORDS = 100_000
 from .evaluation import Evaluator
 from .instruments import active_flow_instrument
 from .records import NO_ARGS, NodeState, move_lap
+from .checkpointing import Checkpointer, cache_store, open_store
 from .continuation import Continuation
 from .run import CURRENT_FLOW, Run
 from .run_control import RunControl, check_timeout
@@ -100,6 +103,7 @@ class Flow:
         self.options: NodeOptions | None = checked_options(f"flow {self!r}", **control) or None
         #: the report of the latest run (also of one that raised), None before the first run
         self.last_report: RunReport | None = None
+        self._cache: Store | None = None  # the node cache of runs without a checkpoint
 
     def __repr__(self) -> str:
         return f"<Flow#{self._id}>"
@@ -167,6 +171,7 @@ class Flow:
         *,
         timeout: float | None = None,
         report_max_records: int | None = DEFAULT_MAX_RECORDS,
+        checkpoint: str | os.PathLike[str] | Store | None = None,
     ) -> RunReport:
         """Run until nothing is left to do, a generation limit is reached, or an error ends it.
 
@@ -185,6 +190,9 @@ class Flow:
                 another thread.
             report_max_records: how many evaluation records the report keeps (the latest; its
                 summaries still count every evaluation); None keeps all.
+            checkpoint: a file path (SQLite, created if missing) or a ``Store``: the values nodes
+                publish are saved as the run goes; a flow that has not run yet in this process
+                resumes from the values the checkpoint holds (see docs/checkpoints.md).
 
         Returns:
             The run's ``RunReport``: every evaluation (node, generation, status, times, attempts,
@@ -208,6 +216,7 @@ class Flow:
                 context_factory,
                 check_timeout(timeout),
                 _check_max_records(report_max_records),
+                checkpoint,
             )
         finally:
             self._running.release()
@@ -228,7 +237,14 @@ class Flow:
         return self._control.resume()
 
     def _run_once(
-        self, limit: Any, terminate: bool, max_wait: float | None, factory: Any, timeout: float | None, max_records: int | None
+        self,
+        limit: Any,
+        terminate: bool,
+        max_wait: float | None,
+        factory: Any,
+        timeout: float | None,
+        max_records: int | None,
+        checkpoint: Any,
     ) -> RunReport:
         self._build()
         limits = self._normalize_limits(limit)
@@ -238,8 +254,20 @@ class Flow:
                 raise MissingDefaultError({state.node: ports for state, ports in cycle.items()})
             self._checked_nodes = len(self.nodes)
         run = self._run
+        checkpointer = self._checkpointer(checkpoint)
+        fresh = run.phase in _FRESH_STARTS
+        if checkpointer is not None and run.phase is RunPhase.READY:
+            try:
+                want = checkpointer.restore()  # a checkpoint of an earlier process: continue its run
+            except BaseException:
+                run.checkpointer = None
+                checkpointer.close()
+                raise
+            if any(state.data.gen is not None for state in self._states):
+                run.continuation, fresh = Continuation(want=want), False
+        run.cache = self._cache_for(checkpointer)
         instrument = active_flow_instrument()
-        previous = run.start(instrument)
+        run.start(instrument)
         run.terminate_on_error = terminate
         run.context_factory = factory
         for state in self._states:
@@ -260,7 +288,7 @@ class Flow:
         ending: BaseException | None = None
         raised: BaseException | None = None
         try:
-            loop.run_until_complete(self._root(previous in _FRESH_STARTS), join=True, _debug_max_wait_time=max_wait)
+            loop.run_until_complete(self._root(fresh), join=True, _debug_max_wait_time=max_wait)
         except Exception as error:  # a limit, a deadlock...: the collected node errors come first
             if not run.errors:
                 raised = error
@@ -276,6 +304,12 @@ class Flow:
             gc_pause.end(frozen)
             self._after_run()
             run.recorder, run.records, run.records_bound = None, [], sys.maxsize
+            if checkpointer is not None:
+                run.checkpointer = None
+                try:
+                    checkpointer.close()
+                except Exception as error:  # noqa: BLE001 - the last values could not be saved
+                    raised = raised or error
             if run.errors:
                 raised = _collected(run, ending)
             self.last_report = recorder.finish(report.outcome_of(run.phase), loop.time(), raised)
@@ -284,6 +318,31 @@ class Flow:
         if raised is not None:
             raise raised
         return self.last_report
+
+    def _checkpointer(self, checkpoint: Any) -> Checkpointer | None:
+        """The run's checkpointer over the store ``checkpoint`` names (None: no checkpoint)."""
+        if checkpoint is None:
+            return None
+        store, owned = open_store(checkpoint)
+        try:
+            checkpointer = Checkpointer(self._run, self._states, store, owned)
+        except BaseException:
+            if owned:
+                store.close()
+            raise
+        self._run.checkpointer = checkpointer
+        return checkpointer
+
+    def _cache_for(self, checkpointer: Checkpointer | None) -> Store | None:
+        """Where ``@node(cache=True)`` evaluations are kept: the checkpoint when there is one, else
+        a store of the flow's own (made when a node first asks for caching)."""
+        if not any(state.policy is not None and state.policy.cache for state in self._states):
+            return None
+        if checkpointer is not None:
+            return checkpointer.store
+        if self._cache is None:
+            self._cache = cache_store()
+        return self._cache
 
     def _normalize_limits(self, limit: Any) -> dict[NodeState, Any]:
         if isinstance(limit, dict):

@@ -63,6 +63,7 @@ class FlowHDL(FlowHDLView):
         *,
         timeout: float | None = None,
         report_max_records: int | None = DEFAULT_MAX_RECORDS,
+        checkpoint: Any = None,
     ) -> RunReport:
         """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default.
         Returns the run's ``RunReport`` (see docs/run-reports.md)."""
@@ -73,6 +74,7 @@ class FlowHDL(FlowHDLView):
             context_factory=context_factory,
             timeout=timeout,
             report_max_records=report_max_records,
+            checkpoint=checkpoint,
         )
 
     def _finalize(self) -> None:

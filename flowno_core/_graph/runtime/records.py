@@ -128,7 +128,6 @@ class NodeState:
         "policy",
         "optional",
         "attempts",
-        "started_at",
     )
 
     def __init__(self, node: FinalizedNode, order: int) -> None:
@@ -172,7 +171,6 @@ class NodeState:
         self.policy: Policy | None = None
         self.optional: frozenset[int] = self.draft._optional_ports  # ports that default when their producer skips
         self.attempts = 0  # attempts of the evaluation in progress (retries)
-        self.started_at = 0.0  # loop time the evaluation in progress began (reports)
 
     def is_out(self) -> bool:
         """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""

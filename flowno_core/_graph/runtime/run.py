@@ -62,6 +62,8 @@ class Run:
         self.recorder: Any = None
         self.records: list[tuple[Any, ...]] = []
         self.records_bound = sys.maxsize
+        self.checkpointer: Any = None  # ``checkpointing.Checkpointer`` of a run with a checkpoint
+        self.cache: Any = None  # the ``control.checkpoint.Store`` of ``@node(cache=True)`` evaluations
 
     # -- the run's lifecycle --------------------------------------------------------------------
     def start(self, instrument: FlowInstrument | None) -> RunPhase:
