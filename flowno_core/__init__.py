@@ -67,6 +67,15 @@ _LAZY = {
     "NodeSummary": "._graph.control.report",
     "RunOutcome": "._graph.control.report",
     "RunTotals": "._graph.control.report",
+    "Store": "._graph.control.checkpoint",
+    "MemoryStore": "._graph.control.checkpoint",
+    "SqliteStore": "._graph.control.checkpoint",
+    "CheckpointError": "._graph.control.checkpoint",
+    "CheckpointMismatch": "._graph.control.checkpoint",
+    "CheckpointCorrupt": "._graph.control.checkpoint",
+    "CheckpointInUse": "._graph.control.checkpoint",
+    "UnpicklableValue": "._graph.control.checkpoint",
+    "UnloadableValue": "._graph.control.checkpoint",
 }
 
 if TYPE_CHECKING:
@@ -75,6 +84,17 @@ if TYPE_CHECKING:
     from ._sockets import SocketHandle, socket
     from ._sync import Condition, CountdownLatch, Event, Lock, Semaphore
     from ._graph.runtime.task_status import NodeTaskStatus
+    from ._graph.control.checkpoint import (
+        CheckpointCorrupt,
+        CheckpointError,
+        CheckpointInUse,
+        CheckpointMismatch,
+        MemoryStore,
+        SqliteStore,
+        Store,
+        UnloadableValue,
+        UnpicklableValue,
+    )
     from ._graph.control.report import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunReport, RunTotals
     from ._timeouts import fail_after, move_on_after
 
@@ -133,6 +153,15 @@ __all__ = [
     "TaskHandle",
     "current_task",
     # flowno_core additions
+    "CheckpointCorrupt",
+    "CheckpointError",
+    "CheckpointInUse",
+    "CheckpointMismatch",
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "UnloadableValue",
+    "UnpicklableValue",
     "DeadlockError",
     "EvaluationRecord",
     "EvaluationStatus",

@@ -63,6 +63,7 @@ class Checkpointer:
         self.index = {state: index for index, state in enumerate(states)}
         self.dirty: dict[NodeState, None] = {}
         self.flush_pending = False
+        self.failure: Exception | None = None
         shapes = [
             (type(state.draft).__qualname__, [(c.port_index, self.index[c.producer], c.output_index) for c in state.inputs])
             for state in states
@@ -101,7 +102,8 @@ class Checkpointer:
         try:
             self.flush()
         except Exception as error:  # noqa: BLE001 - the run's error, raised by run_until_complete
-            self.run.end(RunEvent.FAIL, error)
+            if not self.run.end(RunEvent.FAIL, error):
+                self.failure = error  # the run had ended meanwhile: raised when it closes
 
     def flush(self) -> None:
         """Commit every dirty node's value and the offsets its publishing moved, in one transaction."""
@@ -130,6 +132,8 @@ class Checkpointer:
         """The run ended: commit what is left, and close the store if the run opened it."""
         try:
             self.flush()
+            if self.failure is not None:
+                raise self.failure
         finally:
             if self.owns_store:
                 self.store.close()
