@@ -208,6 +208,20 @@ class EventLoop:
         self._start(task, None)
         return task
 
+    def run_early(self, task: Task, early: Callable[[Task], bool]) -> None:
+        """Move ``task``, just made ready (the last of the run queue), ahead of the ready tasks, but
+        behind those at the head for which ``early`` is true (so early tasks keep their order)."""
+        ready = self._ready
+        if not ready or ready[-1] is not task:
+            return
+        ready.pop()
+        position = 0
+        for queued in ready:
+            if not early(queued):
+                break
+            position += 1
+        ready.insert(position, task)
+
     def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the loop thread at its next iteration (wakes a blocked loop; safe
         from a signal handler, which runs on the loop's own thread while it waits in select)."""

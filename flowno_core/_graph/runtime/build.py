@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from ..control.policy import NodeOptions, resolve
+from ..control.policy import PRIORITIES, NodeOptions, resolve
 from ..description.finalized import FinalizedNode
 from ..description.ports import EMPTY
 from ..rules.resolver import all_components, find_unbreakable_cycle
@@ -39,6 +39,7 @@ def build_states(
         state.policy = policy = resolve(state.draft._control, defaults)
         if policy is not None and policy.cache and not cacheable(state.draft):
             policy.cache = False  # a flow-wide cache=True covers the nodes it can (function nodes returning a value)
+        state.rank = PRIORITIES["normal" if policy is None else policy.priority]
         state.ports, state.inputs, state.outputs, state.stream_outputs = [], [], [], []
         object.__setattr__(node, "_runtime", state)
         states.append(state)

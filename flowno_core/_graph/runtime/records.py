@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._kernel.commands import Park
 from ..._kernel.parking import reschedule
-from ..control.policy import Policy
+from ..control.policy import PRIORITIES, Policy
 from ..description.finalized import FinalizedInputPort, FinalizedNode, NodeData
 from ..rules.generations import Generation
 from ..rules.lifecycle import LAP_TABLE, LapEvent, LapPhase, NodePhase, Request, follow
@@ -128,6 +128,7 @@ class NodeState:
         "policy",
         "optional",
         "attempts",
+        "rank",
     )
 
     def __init__(self, node: FinalizedNode, order: int) -> None:
@@ -171,6 +172,7 @@ class NodeState:
         self.policy: Policy | None = None
         self.optional: frozenset[int] = self.draft._optional_ports  # ports that default when their producer skips
         self.attempts = 0  # attempts of the evaluation in progress (retries)
+        self.rank = PRIORITIES["normal"]  # order among runnable nodes (``priority=``, control.policy)
 
     def is_out(self) -> bool:
         """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError, TerminateLimitReached
+from ..control.policy import PRIORITIES
 from ..description.ports import EMPTY
 from ..rules.generations import cmp_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer, take
@@ -50,6 +51,13 @@ STALL, UNSTALL = NodeEvent.STALL, NodeEvent.UNSTALL
 RUNNING = RunPhase.RUNNING
 WANT, MORE = Request.WANT, Request.MORE
 NEVER_STREAMED = LapPhase.NONE
+HIGH, NORMAL = PRIORITIES["high"], PRIORITIES["normal"]
+
+
+def _is_high(task: Any) -> bool:
+    """A ready task that runs a node of priority "high" (the kernel's Task.owner is the node)."""
+    runtime = getattr(task.owner, "_runtime", None)
+    return runtime is not None and runtime.rank == HIGH
 
 
 class Scheduler:
@@ -197,6 +205,18 @@ class Scheduler:
         run.seq = state.seq = run.seq + 1  # (Run.stamp, inlined: every start passes here)
         if self.limit_reached is not None:
             return  # the run is ending: it begins in the next run (see ``published``)
+        rank = state.rank
+        if rank == NORMAL:
+            self.begin(state)
+        elif rank == HIGH:  # ahead of the other runnable nodes, behind the high ones before it
+            self.begin(state)
+            if state.task is not None:
+                self.loop.run_early(state.task, _is_high)
+        else:  # low: once the nodes runnable now have stepped
+            self.loop.call_later(0.0, self._begin_low, state)
+
+    def begin(self, state: NodeState) -> None:
+        """Let a started node's task begin its evaluation (a new task, or its parked one woken)."""
         if state.task is None:
             assert self.node_task is not None
             state.task = self.loop.start_task(self.node_task(state), state.node)
@@ -205,6 +225,10 @@ class Scheduler:
                 gc_pause.refreeze()
         else:
             state.slot.wake()  # (if it is still finishing an evaluation, it begins the next one after)
+
+    def _begin_low(self, state: NodeState) -> None:
+        if self.run.phase is RUNNING and self.limit_reached is None and state.phase is SCHEDULED:
+            self.begin(state)
 
     # ------------------------------------------------------------------ events from node tasks
     def published(self, state: NodeState, run_level: int) -> None:
