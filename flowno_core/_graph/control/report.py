@@ -28,7 +28,7 @@ import enum
 import operator
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from traceback import format_exception
@@ -79,7 +79,9 @@ FAILURES = frozenset((EvaluationStatus.FAILED, EvaluationStatus.TIMED_OUT))
 CLEAN_OUTCOMES = frozenset((RunOutcome.COMPLETED, RunOutcome.LIMIT_REACHED))
 
 #: One ended evaluation, as ``ReportRecorder.add`` stores it:
-#: ``(node, generation, status, started, ended, attempts, error)``, at the indexes below.
+#: ``(node, generation, status, started, ended, attempts, error)``, at the indexes below. ``node``
+#: is the node's index in the recorder's ``nodes`` when it has them (the runtime: a record of plain
+#: values holds no reference, so the garbage collector stops tracking it), else the node itself.
 #: ``started`` and ``ended`` are loop-clock seconds, ``attempts`` counts the tries (retries + 1),
 #: ``error`` is the exception that ended the evaluation or None.
 RawRecord: TypeAlias = tuple[object, Generation, EvaluationStatus, float, float, int, BaseException | None]
@@ -256,10 +258,15 @@ def fold(tallies: dict[object, _Tally], records: Iterable[RawRecord]) -> None:
 class ReportRecorder:
     """Collects one run's raw records (see the module docstring); the runtime owns it for the run."""
 
-    __slots__ = ("started", "wall_start", "max_records", "records", "bound", "_tallies", "_dropped")
+    __slots__ = ("started", "wall_start", "nodes", "max_records", "records", "bound", "_tallies", "_dropped")
 
     def __init__(
-        self, started: float, wall_start: float, *, max_records: int | None = DEFAULT_MAX_RECORDS
+        self,
+        started: float,
+        wall_start: float,
+        *,
+        nodes: Sequence[object] | None = None,
+        max_records: int | None = DEFAULT_MAX_RECORDS,
     ) -> None:
         """``started``: the run's start on the loop clock; ``wall_start``: the same moment on the wall
         clock (``time.time()``)."""
@@ -267,6 +274,7 @@ class ReportRecorder:
             raise ValueError(f"max_records must be None or at least 0, not {max_records}")
         self.started = started
         self.wall_start = wall_start
+        self.nodes = nodes
         self.max_records = max_records
         #: the raw records; the runtime appends to it directly, and calls ``drop_oldest`` when its
         #: length reaches ``bound``
@@ -306,7 +314,7 @@ class ReportRecorder:
         if self.max_records is not None:
             self.drop_oldest()
         report = RunReport(
-            outcome, self.started, ended, self.wall_start, error, self.records, self._tallies, self._dropped
+            outcome, self.started, ended, self.wall_start, error, self.records, self._tallies, self._dropped, self.nodes
         )
         self.records, self._tallies, self._dropped = [], {}, 0
         return report
@@ -331,6 +339,7 @@ class RunReport:
         raw: list[RawRecord],
         dropped_tallies: dict[object, _Tally],
         truncated: int,
+        nodes: Sequence[object] | None = None,
     ) -> None:
         self.outcome = outcome
         self.started = started
@@ -340,6 +349,11 @@ class RunReport:
         self.truncated = truncated
         self._raw = raw
         self._dropped_tallies = dropped_tallies
+        self._nodes = nodes
+
+    def _node(self, key: Any) -> object:
+        """The node a raw record names (see ``RawRecord``)."""
+        return key if self._nodes is None else self._nodes[key]
 
     @cached_property
     def started_at(self) -> datetime:
@@ -362,7 +376,9 @@ class RunReport:
 
     @cached_property
     def _names(self) -> dict[object, str]:
-        return unique_names(self._tallies)
+        """Each node key's name."""
+        by_node = unique_names(self._node(key) for key in self._tallies)
+        return {key: by_node[self._node(key)] for key in self._tallies}
 
     @cached_property
     def evaluations(self) -> list[EvaluationRecord]:
@@ -378,7 +394,7 @@ class RunReport:
     def nodes(self) -> dict[str, NodeSummary]:
         """One summary per node that ended an evaluation, by node name, in the order of their first."""
         names = self._names
-        return {names[node]: tally.as_summary(node, names[node]) for node, tally in self._tallies.items()}
+        return {names[key]: tally.as_summary(self._node(key), names[key]) for key, tally in self._tallies.items()}
 
     @cached_property
     def totals(self) -> RunTotals:
@@ -397,9 +413,9 @@ class RunReport:
         return self.outcome in CLEAN_OUTCOMES and self.error is None and self.totals.failures == 0
 
     def _record(self, raw: RawRecord) -> EvaluationRecord:
-        node, generation, status, started, ended, attempts, error = raw
+        key, generation, status, started, ended, attempts, error = raw
         return EvaluationRecord(
-            node, self._names[node], generation, EvaluationStatus(status), started, ended, attempts, error
+            self._node(key), self._names[key], generation, EvaluationStatus(status), started, ended, attempts, error
         )
 
     # -- errors ------------------------------------------------------------------------------------
@@ -432,9 +448,9 @@ class RunReport:
     def _node_errors(self) -> list[BaseException]:
         """The kept failures' errors, then the last error of each node whose failures were all dropped."""
         found = [record.error for record in self.errors if record.error is not None]
-        kept_failing = {record.node for record in self.errors}
-        for node, tally in self._tallies.items():
-            if node not in kept_failing and tally.last_error is not None:
+        kept_failing = {id(record.node) for record in self.errors}
+        for key, tally in self._tallies.items():
+            if id(self._node(key)) not in kept_failing and tally.last_error is not None:
                 found.append(tally.last_error)
         return found
 

@@ -123,7 +123,7 @@ class Evaluator:
             state.resume = None
             if resume.publishes:
                 await self._publish_resumed(state, resume)
-                ended((state.node, state.data.gen, SUCCEEDED, started, now(), 1, None))
+                ended((state.order, state.data.gen, SUCCEEDED, started, now(), 1, None))
                 return
         state.evaluations += 1
         instrument = run.instrument
@@ -133,7 +133,7 @@ class Evaluator:
             await self._skip(state, skipped.marker, started)
             return
         except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
-            ended((state.node, inc_generation(state.data.gen, 0), FAILED, started, now(), 0, error))
+            ended((state.order, inc_generation(state.data.gen, 0), FAILED, started, now(), 0, error))
             run.end(RunEvent.FAIL, error)
             return
         final_before = state.data.final_gen
@@ -152,9 +152,9 @@ class Evaluator:
                         await self.wait_for_level0_readers(state, data)
                     if run.phase is RUNNING:
                         self.publish_final(state, data)
-                        ended((state.node, state.data.gen, SUCCEEDED, started, now(), 1, None))
+                        ended((state.order, state.data.gen, SUCCEEDED, started, now(), 1, None))
                     else:
-                        ended((state.node, state.data.gen, CANCELLED, started, now(), 1, None))
+                        ended((state.order, state.data.gen, CANCELLED, started, now(), 1, None))
                     return
                 is_generator = inspect.isasyncgen(result)
                 await self._run_result(state, result)
@@ -166,29 +166,29 @@ class Evaluator:
             published = state.data.final_gen is not final_before
             gen = state.data.gen if published else inc_generation(state.data.gen, int(is_generator))
             attempts = 1 if policy is None else state.attempts  # (0: served from the node cache)
-            ended((state.node, gen, SUCCEEDED if published else CANCELLED, started, now(), attempts, None))
+            ended((state.order, gen, SUCCEEDED if published else CANCELLED, started, now(), attempts, None))
         except TaskCancelled as cancel:
             target = inc_generation(state.data.gen, int(is_generator))
             if isinstance(cancel, ShutdownCancel):
                 run.interrupted()  # the kernel ends the run by itself (Ctrl-C): keep what was going on
             if run.stopping:
-                ended((state.node, target, CANCELLED, started, now(), state.attempts or 1, None))
+                ended((state.order, target, CANCELLED, started, now(), state.attempts or 1, None))
                 raise
             escaped = _reraised_cancel()
-            ended((state.node, target, FAILED, started, now(), state.attempts or 1, escaped))
+            ended((state.order, target, FAILED, started, now(), state.attempts or 1, escaped))
             self.endings.node_failed(state, escaped, target)
         except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
             target = inc_generation(state.data.gen, int(is_generator))
             attempts = state.attempts or 1
             if run.stopping:
-                ended((state.node, target, CANCELLED, started, now(), attempts, error))
+                ended((state.order, target, CANCELLED, started, now(), attempts, error))
                 return
             if policy is not None and policy.error_policy != "stop":
                 status = TIMED_OUT if isinstance(error, NodeTimeoutError) else SKIPPED if policy.error_policy == "skip" else FAILED
-                ended((state.node, target, status, started, now(), attempts, error))
+                ended((state.order, target, status, started, now(), attempts, error))
                 await controlled.drop(self, state, error, target)
             else:
-                ended((state.node, target, TIMED_OUT if isinstance(error, NodeTimeoutError) else FAILED, started, now(), attempts, error))
+                ended((state.order, target, TIMED_OUT if isinstance(error, NodeTimeoutError) else FAILED, started, now(), attempts, error))
                 self.endings.node_failed(state, error, target)
         except StreamSkipped as skipped:  # a stream it read ended with a marker: skip this generation too
             await self._skip(state, skipped.marker, started)
@@ -196,14 +196,14 @@ class Evaluator:
             if not isinstance(error, GeneratorExit):
                 target = inc_generation(state.data.gen, int(is_generator))
                 _note(error, state, target)
-                ended((state.node, target, CANCELLED, started, now(), state.attempts or 1, error))
+                ended((state.order, target, CANCELLED, started, now(), state.attempts or 1, error))
             raise
 
     async def _skip(self, state: NodeState, marker: Skipped, started: float) -> None:
         """Do not run the node's code for this generation: pass the marker on (rules.markers), unless
         it came round a cycle to the node that started it, which stops it there."""
         run = self.run
-        run.records.append((state.node, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None))
+        run.records.append((state.order, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None))
         if marker.origin is state.node:
             return
         if state.phase is not RUNNING_NODE:

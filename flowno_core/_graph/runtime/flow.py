@@ -281,7 +281,9 @@ class Flow:
         self._control.begin(timeout)
         from ..control import report
 
-        run.recorder = recorder = report.ReportRecorder(loop.time(), time.time(), max_records=max_records)
+        run.recorder = recorder = report.ReportRecorder(
+            loop.time(), time.time(), nodes=[state.node for state in self._states], max_records=max_records
+        )
         run.records, run.records_bound = recorder.records, recorder.bound
         if instrument is not None:
             instrument.on_flow_start(self)

@@ -206,9 +206,15 @@ class Scheduler:
         if self.limit_reached is not None:
             return  # the run is ending: it begins in the next run (see ``published``)
         rank = state.rank
-        if rank == NORMAL:
+        if rank != NORMAL:
+            self._start_ranked(state, rank)
+        elif state.task is None:
             self.begin(state)
-        elif rank == HIGH:  # ahead of the other runnable nodes, behind the high ones before it
+        else:
+            state.slot.wake()  # (if it is still finishing an evaluation, it begins the next one after)
+
+    def _start_ranked(self, state: NodeState, rank: int) -> None:
+        if rank == HIGH:  # ahead of the other runnable nodes, behind the high ones before it
             self.begin(state)
             if state.task is not None:
                 self.loop.run_early(state.task, _is_high)
