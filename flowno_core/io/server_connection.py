@@ -33,7 +33,7 @@ import re
 import socket as _socket
 from collections.abc import AsyncIterable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 import h11
@@ -45,10 +45,19 @@ from .._timeouts import move_on_after
 from ..errors import TaskCancelled
 from .errors import HTTPException
 from .headers import Headers
+from .limits import ServerLimits
 from .server_messages import ServerRequest, ServerResponse, StreamingResponse, coerce_response
 
-if TYPE_CHECKING:
-    from .server import HttpServer
+
+
+class Server(Protocol):
+    """What a connection needs of its server (``HttpServer``)."""
+
+    limits: ServerLimits
+    _stopping: bool
+    _idle: dict[SocketHandle, int]
+
+    async def handle_request(self, request: ServerRequest) -> Any: ...
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +87,7 @@ class ServerConnection:
 
     __slots__ = ("server", "sock", "address", "limits", "conn", "served", "started", "method", "head_parts", "clock")
 
-    def __init__(self, server: "HttpServer", sock: SocketHandle, address: Any, clock: Any) -> None:
+    def __init__(self, server: Server, sock: SocketHandle, address: Any, clock: Any) -> None:
         self.server = server
         self.sock = sock
         self.address = address
@@ -383,7 +392,7 @@ def plain_error(status: int, body: bytes) -> bytes:
     return head.encode("ascii") + body
 
 
-async def respond(server: "HttpServer", request: ServerRequest) -> ServerResponse | StreamingResponse:
+async def respond(server: Server, request: ServerRequest) -> ServerResponse | StreamingResponse:
     """Run ``server.handle_request`` and turn its result, or its exception, into a response."""
     try:
         return coerce_response(await server.handle_request(request))
