@@ -2,11 +2,13 @@
 
 Theory of operation
 -------------------
-The runtime owns one ``ReportRecorder`` per run. Every evaluation that ends costs one plain tuple,
-a *raw record* (layout: ``RawRecord``), appended to ``records``: the evaluator appends it itself
-(``add`` does the same for other callers) and calls ``drop_oldest`` when the list has reached
-``bound``. It builds no other object, reads no clock but the loop's, and formats no traceback.
-``finish`` hands the list, with how the run ended, to a ``RunReport``.
+The runtime owns one ``ReportRecorder`` per run. Every evaluation that ends costs the run four
+numbers in the recorder's ``columns`` (node key, final generation, start, end on the loop clock);
+the evaluator extends the list itself for a plain success and calls ``add`` for anything else,
+which also keeps ``(generation, status, attempts, error)`` by record number in ``unusual``. No
+object is built per evaluation, no clock but the loop's is read, and no traceback is formatted.
+``finish`` hands the columns, with how the run ended, to a ``RunReport``, which decodes them into
+*raw records* (``RawRecord`` tuples) when it is first read.
 
 The report builds everything else on first read and keeps it: ``evaluations`` (frozen
 ``EvaluationRecord`` objects, each formatting its traceback only when asked), ``nodes`` (one
@@ -14,12 +16,12 @@ The report builds everything else on first read and keeps it: ``evaluations`` (f
 ``errors``. Summaries are sums over raw records, computed a node at a time (``_Tally.absorb``).
 
 Memory is bounded by ``max_records`` (``DEFAULT_MAX_RECORDS`` unless the runtime says otherwise;
-``None``: no bound): a report keeps the *latest* ``max_records`` raw records. When the list reaches
+``None``: no bound): a report keeps the *latest* ``max_records`` records. When the columns reach
 ``max_records`` plus a slack of a quarter of it (``bound``), ``drop_oldest`` folds the oldest
 records beyond ``max_records`` into running per-node tallies and drops them. So recording stays one
-append and one length check in every run, the folding is paid in batches (and only by runs longer than the
-bound), and summaries and totals stay exact: the report computes them from the tallies plus the
-records it kept. ``truncated`` counts the dropped records.
+list extension and one length check in every run, the folding is paid in batches (and only by runs
+longer than the bound), and summaries and totals stay exact: the report computes them from the
+tallies plus the records it kept. ``truncated`` counts the dropped records.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from traceback import format_exception
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from ...errors import RunFailed
 
@@ -78,10 +80,9 @@ FAILURES = frozenset((EvaluationStatus.FAILED, EvaluationStatus.TIMED_OUT))
 #: the outcomes of a run that ended by itself
 CLEAN_OUTCOMES = frozenset((RunOutcome.COMPLETED, RunOutcome.LIMIT_REACHED))
 
-#: One ended evaluation, as ``ReportRecorder.add`` stores it:
+#: One ended evaluation, as a report reads it (decoded from the recorder's columns):
 #: ``(node, generation, status, started, ended, attempts, error)``, at the indexes below. ``node``
-#: is the node's index in the recorder's ``nodes`` when it has them (the runtime: a record of plain
-#: values holds no reference, so the garbage collector stops tracking it), else the node itself.
+#: is the node's key: its index in the recorder's ``nodes``.
 #: ``started`` and ``ended`` are loop-clock seconds, ``attempts`` counts the tries (retries + 1),
 #: ``error`` is the exception that ended the evaluation or None.
 RawRecord: TypeAlias = tuple[object, Generation, EvaluationStatus, float, float, int, BaseException | None]
@@ -255,10 +256,27 @@ def fold(tallies: dict[object, _Tally], records: Iterable[RawRecord]) -> None:
 
 
 # ---------------------------------------------------------------------------------------- recorder
-class ReportRecorder:
-    """Collects one run's raw records (see the module docstring); the runtime owns it for the run."""
+#: ``columns`` holds four numbers per record: node key, final generation (-1: see ``unusual``),
+#: started, ended
+WIDTH = 4
 
-    __slots__ = ("started", "wall_start", "nodes", "max_records", "records", "bound", "_tallies", "_dropped")
+
+class ReportRecorder:
+    """Collects one run's records (see the module docstring); the runtime owns it for the run.
+
+    A record costs the run four numbers in the flat list ``columns``: the node's key (its index in
+    ``nodes``), the final generation it computed, and its start and end on the loop clock. That is
+    what a plain successful evaluation is: one ``list.extend`` of a 4-tuple that is freed at once
+    (measured: a kept 7-tuple per evaluation, or an ``array('d')``, cost two to three times as
+    much). Any other record (failed, skipped, cancelled, retried, served from the cache, or of a
+    generation inside a lap) also keeps ``(generation, status, attempts, error)`` in ``unusual``,
+    by record number, with -1 in the generation column.
+    """
+
+    __slots__ = (
+        "started", "wall_start", "nodes", "max_records", "columns", "bound", "unusual", "_first", "_keys",
+        "_tallies", "_dropped",
+    )
 
     def __init__(
         self,
@@ -269,17 +287,22 @@ class ReportRecorder:
         max_records: int | None = DEFAULT_MAX_RECORDS,
     ) -> None:
         """``started``: the run's start on the loop clock; ``wall_start``: the same moment on the wall
-        clock (``time.time()``)."""
+        clock (``time.time()``); ``nodes``: the nodes by key (None: ``add`` numbers the nodes it is
+        given itself)."""
         if max_records is not None and max_records < 0:
             raise ValueError(f"max_records must be None or at least 0, not {max_records}")
         self.started = started
         self.wall_start = wall_start
-        self.nodes = nodes
+        self.nodes: list[object] = [] if nodes is None else list(nodes)
+        self._keys: dict[int, int] | None = None if nodes is not None else {}
         self.max_records = max_records
-        #: the raw records; the runtime appends to it directly, and calls ``drop_oldest`` when its
-        #: length reaches ``bound``
-        self.records: list[RawRecord] = []
-        self.bound = sys.maxsize if max_records is None else max_records + max(1, max_records // 4)
+        #: the records' numbers; the runtime extends it by ``WIDTH`` per plain success itself, and
+        #: calls ``drop_oldest`` when its length reaches ``bound``
+        self.columns: list[Any] = []
+        kept = sys.maxsize // WIDTH if max_records is None else max_records + max(1, max_records // 4)
+        self.bound = kept * WIDTH
+        self.unusual: dict[int, tuple[Generation, str, int, BaseException | None]] = {}
+        self._first = 0  # the number of the first record kept (the ones before were dropped)
         self._tallies: dict[object, _Tally] = {}
         self._dropped = 0
 
@@ -287,25 +310,42 @@ class ReportRecorder:
         self,
         node: object,
         generation: Generation,
-        status: EvaluationStatus,
+        status: str,
         started: float,
         ended: float,
         attempts: int,
         error: BaseException | None,
     ) -> None:
-        """Record one ended evaluation (the hot path: one tuple, one append, one length check)."""
-        records = self.records
-        records.append((node, generation, status, started, ended, attempts, error))
-        if len(records) >= self.bound:
+        """Record one ended evaluation. ``node`` is its key (an index in ``nodes``), or the node
+        itself when the recorder was made without ``nodes``."""
+        key = self._key(node)
+        columns = self.columns
+        if status == "succeeded" and attempts == 1 and generation is not None and len(generation) == 1:
+            columns.extend((key, generation[0], started, ended))
+        else:
+            self.unusual[self._first + len(columns) // WIDTH] = (generation, status, attempts, error)
+            columns.extend((key, -1, started, ended))
+        if len(columns) >= self.bound:
             self.drop_oldest()
+
+    def _key(self, node: object) -> int:
+        keys = self._keys
+        if keys is None:
+            return node  # type: ignore[return-value]  # (the runtime passes its index)
+        key = keys.get(id(node))
+        if key is None:
+            keys[id(node)] = key = len(self.nodes)
+            self.nodes.append(node)
+        return key
 
     def drop_oldest(self) -> None:
         """Fold the records older than the latest ``max_records`` into the tallies, and drop them."""
         assert self.max_records is not None
-        excess = len(self.records) - self.max_records
+        excess = len(self.columns) // WIDTH - self.max_records
         if excess > 0:
-            fold(self._tallies, self.records[:excess])
-            del self.records[:excess]
+            fold(self._tallies, decode(self.columns, self.unusual, self._first, excess))
+            del self.columns[: excess * WIDTH]
+            self._first += excess
             self._dropped += excess
 
     def finish(self, outcome: RunOutcome, ended: float, error: BaseException | None = None) -> RunReport:
@@ -313,11 +353,38 @@ class ReportRecorder:
         (None when it raised nothing). Call it once; the report does not see later ``add`` calls."""
         if self.max_records is not None:
             self.drop_oldest()
-        report = RunReport(
-            outcome, self.started, ended, self.wall_start, error, self.records, self._tallies, self._dropped, self.nodes
-        )
-        self.records, self._tallies, self._dropped = [], {}, 0
+        kept = Columns(self.columns, self.unusual, self._first)
+        report = RunReport(outcome, self.started, ended, self.wall_start, error, kept, self._tallies, self._dropped, self.nodes)
+        self.columns, self.unusual, self._tallies, self._dropped = [], {}, {}, 0
         return report
+
+
+class Columns(NamedTuple):
+    """A finished run's kept records, as the recorder held them (decoded when a report is read)."""
+
+    columns: list[Any]
+    unusual: dict[int, tuple[Generation, str, int, BaseException | None]]
+    first: int
+
+
+def decode(
+    columns: list[Any], unusual: dict[int, tuple[Generation, str, int, BaseException | None]], first: int,
+    count: int | None = None,
+) -> list[RawRecord]:
+    """The first ``count`` records (all by default) as ``RawRecord`` tuples; with ``count``, their
+    ``unusual`` entries are taken out (the records are being dropped)."""
+    end = len(columns) if count is None else count * WIDTH
+    records: list[RawRecord] = []
+    number = first
+    for index in range(0, end, WIDTH):
+        key, final, started, ended = columns[index : index + WIDTH]
+        if final >= 0:
+            records.append((key, (final,), EvaluationStatus.SUCCEEDED, started, ended, 1, None))
+        else:
+            generation, status, attempts, error = unusual.pop(number) if count is not None else unusual[number]
+            records.append((key, generation, EvaluationStatus(status), started, ended, attempts, error))
+        number += 1
+    return records
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -336,10 +403,10 @@ class RunReport:
         ended: float,
         wall_start: float,
         error: BaseException | None,
-        raw: list[RawRecord],
+        kept: Columns,
         dropped_tallies: dict[object, _Tally],
         truncated: int,
-        nodes: Sequence[object] | None = None,
+        nodes: Sequence[object],
     ) -> None:
         self.outcome = outcome
         self.started = started
@@ -347,13 +414,17 @@ class RunReport:
         self.wall_start = wall_start
         self.error = error
         self.truncated = truncated
-        self._raw = raw
+        self._kept = kept
         self._dropped_tallies = dropped_tallies
         self._nodes = nodes
 
     def _node(self, key: Any) -> object:
         """The node a raw record names (see ``RawRecord``)."""
-        return key if self._nodes is None else self._nodes[key]
+        return self._nodes[key]
+
+    @cached_property
+    def _raw(self) -> list[RawRecord]:
+        return decode(*self._kept)
 
     @cached_property
     def started_at(self) -> datetime:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from ..control.policy import PRIORITIES, NodeOptions, resolve
+from ..control.policy import NodeOptions, resolve
 from ..description.finalized import FinalizedNode
 from ..description.ports import EMPTY
 from ..rules.resolver import all_components, find_unbreakable_cycle
-from .records import Connection, NodeState
+from .records import RANKS, Connection, NodeState
 
 
 def cacheable(draft: Any) -> bool:
@@ -39,7 +39,7 @@ def build_states(
         state.policy = policy = resolve(state.draft._control, defaults)
         if policy is not None and policy.cache and not cacheable(state.draft):
             policy.cache = False  # a flow-wide cache=True covers the nodes it can (function nodes returning a value)
-        state.rank = PRIORITIES["normal" if policy is None else policy.priority]
+        state.rank = RANKS["normal" if policy is None else policy.priority]
         state.ports, state.inputs, state.outputs, state.stream_outputs = [], [], [], []
         object.__setattr__(node, "_runtime", state)
         states.append(state)

@@ -41,7 +41,7 @@ from ..description.draft import DraftNode
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
 from ..rules.generations import inc_generation
-from ..rules.lifecycle import Admission, LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, take
+from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, take
 from ..rules.markers import InputSkipped, Skipped, StreamSkipped
 from . import controlled
 from .endings import Endings
@@ -59,7 +59,6 @@ SKIP, MORE = Request.SKIP, Request.MORE
 BEGIN, SCHEDULED, RUNNING = NodeEvent.BEGIN, NodePhase.SCHEDULED, RunPhase.RUNNING
 HOLD, RESUME, PAUSE, RUNNING_NODE = NodeEvent.HOLD, NodeEvent.RESUME, NodeEvent.PAUSE, NodePhase.RUNNING
 LAP_OPEN = LapPhase.OPEN
-ADMISSION_OPEN = Admission.OPEN
 # how an evaluation ended, in the words of the run report (``control.report.EvaluationStatus``,
 # a StrEnum: the report turns these back into members)
 SUCCEEDED, FAILED, SKIPPED, CANCELLED, TIMED_OUT = "succeeded", "failed", "skipped", "cancelled", "timed_out"
@@ -105,9 +104,9 @@ class Evaluator:
     async def evaluate(self, state: NodeState) -> None:
         """One evaluation of the node (SPEC §2.10)."""
         run = self.run
-        if run.stopping:
-            return
-        if run.admission is not ADMISSION_OPEN:  # flow.pause(): wait for resume() before beginning
+        if run.held:  # the run is ending, or paused (flow.pause(): wait for resume() before beginning)
+            if run.stopping:
+                return
             await self.control.admit(state)
             if run.stopping:
                 return
@@ -115,17 +114,15 @@ class Evaluator:
         apply(state, BEGIN, run)
         now = run.now
         started = now()
-        records = run.records
-        if len(records) >= run.records_bound:
-            run.recorder.drop_oldest()  # (a long run: keep the report's memory bounded)
-        ended = records.append
+        recorder = run.recorder
+        if len(recorder.columns) >= recorder.bound:
+            recorder.drop_oldest()  # (a long run: keep the report's memory bounded)
         if resume is not None:
             state.resume = None
             if resume.publishes:
                 await self._publish_resumed(state, resume)
-                ended((state.order, state.data.gen, SUCCEEDED, started, now(), 1, None))
+                recorder.add(state.order, state.data.gen, SUCCEEDED, started, now(), 1, None)
                 return
-        state.evaluations += 1
         instrument = run.instrument
         try:
             args = self.gather(state, resume)
@@ -133,14 +130,14 @@ class Evaluator:
             await self._skip(state, skipped.marker, started)
             return
         except Exception as error:  # noqa: BLE001 - D3: a gather error ends the run with a clear message
-            ended((state.order, inc_generation(state.data.gen, 0), FAILED, started, now(), 0, error))
+            recorder.add(state.order, inc_generation(state.data.gen, 0), FAILED, started, now(), 0, error)
             run.end(RunEvent.FAIL, error)
             return
-        final_before = state.data.final_gen
         is_generator = False
         policy = state.policy
         try:
             if policy is not None:
+                final_before = state.data.final_gen
                 is_generator = state.draft._is_generator_node()
                 await controlled.evaluate(self, state, args, policy)
             elif instrument is None:
@@ -152,13 +149,16 @@ class Evaluator:
                         await self.wait_for_level0_readers(state, data)
                     if run.phase is RUNNING:
                         self.publish_final(state, data)
-                        ended((state.order, state.data.gen, SUCCEEDED, started, now(), 1, None))
+                        final = state.data.gen[0]  # type: ignore[index]
+                        recorder.columns.extend((state.order, final, started, now()))  # (what ``add`` records)
                     else:
-                        ended((state.order, state.data.gen, CANCELLED, started, now(), 1, None))
+                        recorder.add(state.order, state.data.gen, CANCELLED, started, now(), 1, None)
                     return
+                final_before = state.data.final_gen
                 is_generator = inspect.isasyncgen(result)
                 await self._run_result(state, result)
             else:
+                final_before = state.data.final_gen
                 with instrument.node_lifecycle(run.flow, state.node, 0):
                     result = state.draft.call(*args)
                     is_generator = inspect.isasyncgen(result)
@@ -166,29 +166,29 @@ class Evaluator:
             published = state.data.final_gen is not final_before
             gen = state.data.gen if published else inc_generation(state.data.gen, int(is_generator))
             attempts = 1 if policy is None else state.attempts  # (0: served from the node cache)
-            ended((state.order, gen, SUCCEEDED if published else CANCELLED, started, now(), attempts, None))
+            recorder.add(state.order, gen, SUCCEEDED if published else CANCELLED, started, now(), attempts, None)
         except TaskCancelled as cancel:
             target = inc_generation(state.data.gen, int(is_generator))
             if isinstance(cancel, ShutdownCancel):
                 run.interrupted()  # the kernel ends the run by itself (Ctrl-C): keep what was going on
             if run.stopping:
-                ended((state.order, target, CANCELLED, started, now(), state.attempts or 1, None))
+                recorder.add(state.order, target, CANCELLED, started, now(), state.attempts or 1, None)
                 raise
             escaped = _reraised_cancel()
-            ended((state.order, target, FAILED, started, now(), state.attempts or 1, escaped))
+            recorder.add(state.order, target, FAILED, started, now(), state.attempts or 1, escaped)
             self.endings.node_failed(state, escaped, target)
         except Exception as error:  # noqa: BLE001 - node errors are the flow's to report (D4)
             target = inc_generation(state.data.gen, int(is_generator))
             attempts = state.attempts or 1
             if run.stopping:
-                ended((state.order, target, CANCELLED, started, now(), attempts, error))
+                recorder.add(state.order, target, CANCELLED, started, now(), attempts, error)
                 return
             if policy is not None and policy.error_policy != "stop":
                 status = TIMED_OUT if isinstance(error, NodeTimeoutError) else SKIPPED if policy.error_policy == "skip" else FAILED
-                ended((state.order, target, status, started, now(), attempts, error))
+                recorder.add(state.order, target, status, started, now(), attempts, error)
                 await controlled.drop(self, state, error, target)
             else:
-                ended((state.order, target, TIMED_OUT if isinstance(error, NodeTimeoutError) else FAILED, started, now(), attempts, error))
+                recorder.add(state.order, target, TIMED_OUT if isinstance(error, NodeTimeoutError) else FAILED, started, now(), attempts, error)
                 self.endings.node_failed(state, error, target)
         except StreamSkipped as skipped:  # a stream it read ended with a marker: skip this generation too
             await self._skip(state, skipped.marker, started)
@@ -196,14 +196,14 @@ class Evaluator:
             if not isinstance(error, GeneratorExit):
                 target = inc_generation(state.data.gen, int(is_generator))
                 _note(error, state, target)
-                ended((state.order, target, CANCELLED, started, now(), state.attempts or 1, error))
+                recorder.add(state.order, target, CANCELLED, started, now(), state.attempts or 1, error)
             raise
 
     async def _skip(self, state: NodeState, marker: Skipped, started: float) -> None:
         """Do not run the node's code for this generation: pass the marker on (rules.markers), unless
         it came round a cycle to the node that started it, which stops it there."""
         run = self.run
-        run.records.append((state.order, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None))
+        run.recorder.add(state.order, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None)
         if marker.origin is state.node:
             return
         if state.phase is not RUNNING_NODE:

@@ -21,7 +21,6 @@ A Flow owns named parts: the ``Run`` (state its parts share, the node and run li
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -284,7 +283,6 @@ class Flow:
         run.recorder = recorder = report.ReportRecorder(
             loop.time(), time.time(), nodes=[state.node for state in self._states], max_records=max_records
         )
-        run.records, run.records_bound = recorder.records, recorder.bound
         if instrument is not None:
             instrument.on_flow_start(self)
         ending: BaseException | None = None
@@ -305,7 +303,6 @@ class Flow:
             CURRENT_FLOW.reset(token)
             gc_pause.end(frozen)
             self._after_run()
-            run.recorder, run.records, run.records_bound = None, [], sys.maxsize
             if checkpointer is not None:
                 run.checkpointer = None
                 try:

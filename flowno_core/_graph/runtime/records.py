@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._kernel.commands import Park
 from ..._kernel.parking import reschedule
-from ..control.policy import PRIORITIES, Policy
+from ..control.policy import Policy
 from ..description.finalized import FinalizedInputPort, FinalizedNode, NodeData
 from ..rules.generations import Generation
 from ..rules.lifecycle import LAP_TABLE, LapEvent, LapPhase, NodePhase, Request, follow
@@ -27,6 +27,10 @@ from ..rules.staleness import is_stale
 if TYPE_CHECKING:
     from ..._kernel.task import Task
 
+
+#: ``priority=`` as ``NodeState.rank``: 0 (normal, falsy) is the plain path of ``Scheduler.start``
+HIGH, NORMAL, LOW = 1, 0, -1
+RANKS = {"high": HIGH, "normal": NORMAL, "low": LOW}
 
 class NodeSlot:
     """The waitable a node task parks on between evaluations (and between chunks, and at the barrier)."""
@@ -114,7 +118,6 @@ class NodeState:
         "streams",
         "stalled_on",
         "level0_pending",
-        "evaluations",
         "resume",
         "final_at_barrier",
         "lap",
@@ -156,7 +159,6 @@ class NodeState:
         self.streams: list[Any] = []
         self.stalled_on: Connection | None = None
         self.level0_pending = 0  # level-0 consumers that have not gathered the latest final value
-        self.evaluations = 0
         self.resume: Resume | None = None  # set when a stop cut its work (see continuation.py)
         self.final_at_barrier: tuple[Any, ...] | None = None  # the value it waits to publish (BARRIER)
         # the current (or last) lap of a streaming node
@@ -172,7 +174,7 @@ class NodeState:
         self.policy: Policy | None = None
         self.optional: frozenset[int] = self.draft._optional_ports  # ports that default when their producer skips
         self.attempts = 0  # attempts of the evaluation in progress (retries)
-        self.rank = PRIORITIES["normal"]  # order among runnable nodes (``priority=``, control.policy)
+        self.rank = NORMAL  # order among runnable nodes (``priority=``, see RANKS)
 
     def is_out(self) -> bool:
         """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""

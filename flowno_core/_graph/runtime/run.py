@@ -18,7 +18,6 @@ straight run does (D5).
 from __future__ import annotations
 
 import contextvars
-import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -54,14 +53,12 @@ class Run:
         self.context_factory: Callable[[Any], Any] | None = None
         self.queue: deque[NodeState] = deque()  # the resolution queue (the scheduler's)
         self.continuation = continuation.Continuation()
-        self.admission = Admission.OPEN  # flow.pause() / resume() (``run_control``)
+        self.admission = Admission.OPEN  # flow.pause() / resume() (``run_control``, through ``set_admission``)
+        self.held = True  # stopping, or the admission is not open: no evaluation may begin as it is
         self.now = loop.clock.now  # the loop clock, read where evaluations begin and end
-        # The run report's recorder (``control.report.ReportRecorder``) during a run: every
-        # evaluation that ends appends ``(node, generation, status, started, ended, attempts,
-        # error)`` to ``records`` and asks ``drop_oldest`` once the list reaches ``records_bound``
+        # the run report's recorder (``control.report.ReportRecorder``): every evaluation that ends
+        # is recorded in it (the first run makes it)
         self.recorder: Any = None
-        self.records: list[tuple[Any, ...]] = []
-        self.records_bound = sys.maxsize
         self.checkpointer: Any = None  # ``checkpointing.Checkpointer`` of a run with a checkpoint
         self.cache: Any = None  # the ``control.checkpoint.Store`` of ``@node(cache=True)`` evaluations
 
@@ -99,7 +96,13 @@ class Run:
         phase = self.phase
         self.phase = new = follow(RUN_TABLE, phase, event, f"the run of {self.flow!r}")
         self.stopping = new is not RUNNING
+        self.held = self.stopping or self.admission is not Admission.OPEN
         return phase
+
+    def set_admission(self, admission: Admission) -> None:
+        """Set the run's admission (``run_control``: pause and resume)."""
+        self.admission = admission
+        self.held = self.stopping or admission is not Admission.OPEN
 
     # -- nodes ----------------------------------------------------------------------------------
     def stamp(self, state: NodeState) -> None:

@@ -66,7 +66,7 @@ class RunControl:
         run = self.run
         if run.phase is not RunPhase.RUNNING:
             return
-        run.admission = follow(ADMISSION_TABLE, run.admission, event, f"the admission of {run.flow!r}")
+        run.set_admission(follow(ADMISSION_TABLE, run.admission, event, f"the admission of {run.flow!r}"))
         if run.admission is Admission.OPEN:
             waiting, self._waiting = self._waiting, []
             for state in waiting:
@@ -82,7 +82,7 @@ class RunControl:
     # ------------------------------------------------------------------ the run's timeout
     def begin(self, timeout: float | None) -> None:
         """A run begins: open the admission, arm the run's timeout."""
-        self.run.admission = Admission.OPEN
+        self.run.set_admission(Admission.OPEN)
         self._waiting = []
         if timeout is not None:
             self._timer = self.run.loop.call_later(timeout, self._time_out, timeout)
@@ -92,7 +92,7 @@ class RunControl:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.run.admission = Admission.OPEN
+        self.run.set_admission(Admission.OPEN)
         self._waiting = []
 
     def _time_out(self, timeout: float) -> None:

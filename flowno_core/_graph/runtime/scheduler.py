@@ -31,14 +31,13 @@ from typing import Any
 
 from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError, TerminateLimitReached
-from ..control.policy import PRIORITIES
 from ..description.ports import EMPTY
 from ..rules.generations import cmp_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer, take
 from ..rules.resolver import UnbreakableCycle, solve
 from . import gc_pause
 from .instruments import FlowInstrument
-from .records import NO_ARGS, Connection, NodeSlot, NodeState, keeps_going
+from .records import HIGH, NO_ARGS, Connection, NodeSlot, NodeState, keeps_going
 from .run import Run
 from .streams import BETWEEN_CHUNKS, ValueStream, finish_connection
 
@@ -51,7 +50,6 @@ STALL, UNSTALL = NodeEvent.STALL, NodeEvent.UNSTALL
 RUNNING = RunPhase.RUNNING
 WANT, MORE = Request.WANT, Request.MORE
 NEVER_STREAMED = LapPhase.NONE
-HIGH, NORMAL = PRIORITIES["high"], PRIORITIES["normal"]
 
 
 def _is_high(task: Any) -> bool:
@@ -205,9 +203,8 @@ class Scheduler:
         run.seq = state.seq = run.seq + 1  # (Run.stamp, inlined: every start passes here)
         if self.limit_reached is not None:
             return  # the run is ending: it begins in the next run (see ``published``)
-        rank = state.rank
-        if rank != NORMAL:
-            self._start_ranked(state, rank)
+        if state.rank:
+            self._start_ranked(state, state.rank)
         elif state.task is None:
             self.begin(state)
         else:
@@ -241,15 +238,19 @@ class Scheduler:
         """After a chunk or a final value: check the limit, then want every consumer."""
         run = self.run
         limit = state.limit
-        if limit != () and cmp_generation(state.data.gen, limit) >= 0:
-            instrument = run.instrument
-            if instrument is not None:
-                instrument.on_node_generation_limit(run.flow, state.node, limit)
-            if run_level:
-                run.end(RunEvent.LIMIT, TerminateLimitReached())  # mid-lap: stop at once
-                return
-            if self.limit_reached is None:
-                self.limit_reached = state  # ends the run once the tasks it made runnable took their step
+        if limit != ():
+            gen: Any = state.data.gen
+            if limit is None or (  # (None: stop after any generation)
+                gen >= limit if len(gen) == len(limit) else cmp_generation(gen, limit) >= 0
+            ):  # (same lengths, the common case: tuple order is generation order)
+                instrument = run.instrument
+                if instrument is not None:
+                    instrument.on_node_generation_limit(run.flow, state.node, limit)
+                if run_level:
+                    run.end(RunEvent.LIMIT, TerminateLimitReached())  # mid-lap: stop at once
+                    return
+                if self.limit_reached is None:
+                    self.limit_reached = state  # ends the run once the tasks it made runnable took their step
         lap = state.lap
         watched = run.instrument is not None
         wanted: list[NodeState] = []
@@ -290,13 +291,14 @@ class Scheduler:
 
     def evaluation_ended(self, state: NodeState) -> None:
         run = self.run
-        for stream in state.streams:
-            conn = stream._conn
-            conn.bound_lap = -1
-            conn.read_lap = stream._lap
-            if stream._lap == conn.lap and not isinstance(stream, ValueStream):
-                finish_connection(self, conn)
-        state.streams = []
+        if state.streams:
+            for stream in state.streams:
+                conn = stream._conn
+                conn.bound_lap = -1
+                conn.read_lap = stream._lap
+                if stream._lap == conn.lap and not isinstance(stream, ValueStream):
+                    finish_connection(self, conn)
+            state.streams = []
         apply(state, FINISH, run)
         if state.phase is not FAILED:  # a failed evaluation keeps its inputs: the next run retries it
             state.args = NO_ARGS
