@@ -273,6 +273,8 @@ class ReportRecorder:
     by record number, with -1 in the generation column.
     """
 
+    WIDTH = WIDTH
+
     __slots__ = (
         "started", "wall_start", "nodes", "max_records", "columns", "bound", "unusual", "_first", "_keys",
         "_tallies", "_dropped",

@@ -115,8 +115,8 @@ class Evaluator:
         now = run.now
         started = now()
         recorder = run.recorder
-        if len(recorder.columns) >= recorder.bound:
-            recorder.drop_oldest()  # (a long run: keep the report's memory bounded)
+        if state.seq >= run.trim_at:  # (a long run: keep the report's memory bounded)
+            run.trim_report()
         if resume is not None:
             state.resume = None
             if resume.publishes:

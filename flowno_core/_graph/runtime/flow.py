@@ -283,6 +283,7 @@ class Flow:
         run.recorder = recorder = report.ReportRecorder(
             loop.time(), time.time(), nodes=[state.node for state in self._states], max_records=max_records
         )
+        run.trim_report()
         if instrument is not None:
             instrument.on_flow_start(self)
         ending: BaseException | None = None

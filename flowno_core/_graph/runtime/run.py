@@ -59,6 +59,9 @@ class Run:
         # the run report's recorder (``control.report.ReportRecorder``): every evaluation that ends
         # is recorded in it (the first run makes it)
         self.recorder: Any = None
+        # ``seq`` grows by at least one per evaluation: once it reaches ``trim_at`` the recorder may
+        # be at its bound (cheaper to check per evaluation than the recorder's length)
+        self.trim_at = 0
         self.checkpointer: Any = None  # ``checkpointing.Checkpointer`` of a run with a checkpoint
         self.cache: Any = None  # the ``control.checkpoint.Store`` of ``@node(cache=True)`` evaluations
 
@@ -87,6 +90,13 @@ class Run:
         if stop_kernel:
             self.loop.stop(exception=error)
         return True
+
+    def trim_report(self) -> None:
+        """Drop the report's oldest records if it is at its bound; set when to look again."""
+        recorder = self.recorder
+        if len(recorder.columns) >= recorder.bound:
+            recorder.drop_oldest()
+        self.trim_at = self.seq + (recorder.bound - len(recorder.columns)) // recorder.WIDTH
 
     def interrupted(self) -> None:
         """The kernel is shutting the run down by itself (Ctrl-C, a KeyboardInterrupt in a task)."""
