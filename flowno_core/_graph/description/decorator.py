@@ -103,6 +103,8 @@ def function_node(
     def call(self: DraftNode, *args: Any) -> Any:
         return user_function(*args)
 
+    call.calls_wrapped = True  # type: ignore[attr-defined]  # (the runtime calls ``__wrapped__`` itself)
+
     namespace: dict[str, Any] = {
         "_minimum_run_level": [1 if p.name in names else 0 for p in parameters],
         "_default_values": {i: p.default for i, p in enumerate(parameters) if p.default is not EMPTY},

@@ -54,7 +54,7 @@ async def evaluate(evaluator: Publisher, state: NodeState, args: list[Any], poli
     cache = run.cache if policy.cache else None
     key = None
     if cache is not None:
-        key = cache_key(state.draft.__wrapped__, tuple(args))  # (cache=True: a function node)
+        key = cache_key(type(state.draft).__wrapped__, tuple(args))  # (cache=True: a function node)
         if key is not None:
             outputs = cache.cache_get(key)
             if outputs is not MISSING:  # evaluated before with these inputs and this code
@@ -78,7 +78,7 @@ async def evaluate(evaluator: Publisher, state: NodeState, args: list[Any], poli
 
 
 async def _attempt(evaluator: Publisher, state: NodeState, args: list[Any], policy: Policy) -> None:
-    result = state.draft.call(*args)
+    result = state.invoke(*args)
     limit = policy.timeout
     if limit is None:
         await evaluator._run_result(state, result)

@@ -141,7 +141,7 @@ class Evaluator:
                 is_generator = state.draft._is_generator_node()
                 await controlled.evaluate(self, state, args, policy)
             elif instrument is None:
-                result = state.draft.call(*args)
+                result = state.invoke(*args)
                 if result.__class__ is CoroutineType:  # the common case, without the general checks
                     value = await result
                     data = (value,) if state.draft._single_output else _as_final(state, value)
@@ -160,7 +160,7 @@ class Evaluator:
             else:
                 final_before = state.data.final_gen
                 with instrument.node_lifecycle(run.flow, state.node, 0):
-                    result = state.draft.call(*args)
+                    result = state.invoke(*args)
                     is_generator = inspect.isasyncgen(result)
                     await self._run_result(state, result)
             published = state.data.final_gen is not final_before

@@ -91,6 +91,14 @@ _NOTHING = object()
 NO_ARGS: list[Any] = []
 
 
+
+def invoker(draft: Any) -> Any:
+    """What calls a node's code: a function node's own function (its generated ``call`` only
+    passes the arguments on, one frame per evaluation), else the draft's bound ``call``."""
+    if getattr(type(draft).call, "calls_wrapped", False):
+        return type(draft).__wrapped__  # (read on the class: on the instance it would bind)
+    return draft.call
+
 class NodeState:
     """Everything the runtime tracks about one node."""
 
@@ -132,6 +140,7 @@ class NodeState:
         "optional",
         "attempts",
         "rank",
+        "invoke",
     )
 
     def __init__(self, node: FinalizedNode, order: int) -> None:
@@ -175,6 +184,7 @@ class NodeState:
         self.optional: frozenset[int] = self.draft._optional_ports  # ports that default when their producer skips
         self.attempts = 0  # attempts of the evaluation in progress (retries)
         self.rank = NORMAL  # order among runnable nodes (``priority=``, see RANKS)
+        self.invoke = invoker(self.draft)  # calls the node's code with the gathered arguments
 
     def is_out(self) -> bool:
         """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""

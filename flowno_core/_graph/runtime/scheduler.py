@@ -35,6 +35,7 @@ from ..description.ports import EMPTY
 from ..rules.generations import cmp_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer, take
 from ..rules.resolver import UnbreakableCycle, solve
+from ..rules.staleness import is_stale
 from . import gc_pause
 from .instruments import FlowInstrument
 from .records import HIGH, NO_ARGS, Connection, NodeSlot, NodeState, keeps_going
@@ -190,8 +191,11 @@ class Scheduler:
 
     @staticmethod
     def ready(state: NodeState) -> bool:
+        """No input is stale (``Connection.is_stale``, with the rule called directly: every start
+        of a node passes here)."""
+        gen = state.data.gen
         for conn in state.inputs:
-            if conn.is_stale():
+            if is_stale(conn.producer.data.gen, gen, conn.minimum_run_level, conn.port.stitch_level_0):
                 return False
         return True
 
