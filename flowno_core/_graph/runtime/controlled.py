@@ -23,8 +23,6 @@ from typing import Any, Protocol
 from ..._kernel.traps import sleep_trap
 from ..._timeouts import fail_after
 from ...errors import NodeTimeoutError
-from ..control.checkpoint import MISSING
-from ..control.keys import cache_key
 from ..control.policy import Policy
 from ..rules.generations import Generation, inc_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, RunPhase, apply
@@ -54,6 +52,9 @@ async def evaluate(evaluator: Publisher, state: NodeState, args: list[Any], poli
     cache = run.cache if policy.cache else None
     key = None
     if cache is not None:
+        from ..control.checkpoint import MISSING
+        from ..control.keys import cache_key
+
         key = cache_key(type(state.draft).__wrapped__, tuple(args))  # (cache=True: a function node)
         if key is not None:
             outputs = cache.cache_get(key)

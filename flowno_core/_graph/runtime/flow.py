@@ -37,7 +37,6 @@ from ..description.draft import DraftNode
 from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
 from . import gc_pause
-from ..control.checkpoint import Store
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
 from .endings import DEADLOCK_GRACE_SECONDS, Endings
 
@@ -47,14 +46,15 @@ DEFAULT_MAX_RECORDS = 100_000
 from .evaluation import Evaluator
 from .instruments import active_flow_instrument
 from .records import NO_ARGS, NodeState, move_lap
-from .checkpointing import Checkpointer, cache_store, open_store
 from .continuation import Continuation
 from .run import CURRENT_FLOW, Run
 from .run_control import RunControl, check_timeout
 from .scheduler import Scheduler
 
-if TYPE_CHECKING:  # the report module loads with the first run: importing flowno_core does not need it
+if TYPE_CHECKING:  # these load when a run needs them: importing flowno_core does not
+    from ..control.checkpoint import Store
     from ..control.report import RunReport
+    from .checkpointing import Checkpointer
 
 _FRESH_STARTS = (RunPhase.READY, RunPhase.COMPLETED)
 IDLE = NodePhase.IDLE
@@ -323,6 +323,8 @@ class Flow:
         """The run's checkpointer over the store ``checkpoint`` names (None: no checkpoint)."""
         if checkpoint is None:
             return None
+        from .checkpointing import Checkpointer, open_store
+
         store, owned = open_store(checkpoint)
         try:
             checkpointer = Checkpointer(self._run, self._states, store, owned)
@@ -341,6 +343,8 @@ class Flow:
         if checkpointer is not None:
             return checkpointer.store
         if self._cache is None:
+            from .checkpointing import cache_store
+
             self._cache = cache_store()
         return self._cache
 
