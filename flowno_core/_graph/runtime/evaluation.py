@@ -151,8 +151,8 @@ class Evaluator:
                         self.publish_final(state, data)
                         final = state.data.gen[0]  # type: ignore[index]
                         recorder.columns.extend((state.order, final, started, now()))  # (what ``add`` records)
-                    else:
-                        recorder.add(state.order, state.data.gen, CANCELLED, started, now(), 1, None)
+                    else:  # the run ended while it computed: its value is not published
+                        recorder.add(state.order, inc_generation(state.data.gen, 0), CANCELLED, started, now(), 1, None)
                     return
                 final_before = state.data.final_gen
                 is_generator = inspect.isasyncgen(result)
@@ -202,10 +202,10 @@ class Evaluator:
     async def _skip(self, state: NodeState, marker: Skipped, started: float) -> None:
         """Do not run the node's code for this generation: pass the marker on (rules.markers), unless
         it came round a cycle to the node that started it, which stops it there."""
-        run = self.run
-        run.recorder.add(state.order, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None)
         if marker.origin is state.node:
             return
+        run = self.run
+        run.recorder.add(state.order, inc_generation(state.data.gen, 0), SKIPPED, started, run.now(), 0, None)
         if state.phase is not RUNNING_NODE:
             apply(state, NodeEvent.DROP, run)
         await controlled.publish_marker(self, state, marker)
