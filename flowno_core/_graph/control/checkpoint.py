@@ -204,7 +204,14 @@ class _Pickled(NamedTuple):
 
 
 class MemoryStore:
-    """The in-memory store: the checkpoint lives as long as this object (see the module docstring)."""
+    """The in-memory store: the checkpoint lives as long as this object (see the module docstring).
+
+    Example::
+
+        store = MemoryStore()
+        first.run_until_complete(checkpoint=store)    # a flow saves its values as it runs
+        again.run_until_complete(checkpoint=store)    # a new flow of the same shape goes on from them
+    """
 
     where: Final = "MemoryStore"
 
@@ -264,6 +271,11 @@ class SqliteStore:
     """A checkpoint in one SQLite file (see the module docstring for durability and locking).
 
     Opening checks the file at once: CheckpointCorrupt, CheckpointInUse or CheckpointError.
+    ``run_until_complete(checkpoint="run.sqlite")`` makes one (and closes it when the run ends).
+
+    Example::
+
+        f.run_until_complete(checkpoint=SqliteStore("run.sqlite", synchronous="NORMAL"))
     """
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: Literal["FULL", "NORMAL"] = "FULL") -> None:

@@ -396,6 +396,15 @@ class RunReport:
     Attributes: ``outcome`` (a ``RunOutcome``), ``started`` / ``ended`` (loop-clock seconds),
     ``started_at`` (wall clock), ``error`` (what the run raised, or None) and ``truncated`` (how many
     of the oldest evaluation records were dropped; summaries and totals still count them).
+
+    Example::
+
+        report = f.run_until_complete()       # or f.last_report after a run that raised
+        print(report.summary())               # one row per node: evaluations, failures, mean time
+        for record in report.errors:          # failed and timed-out evaluations
+            print(record.node_name, record.generation, record.traceback)
+        report.raise_for_errors()             # RunFailed unless report.ok
+        open("run.json", "w").write(report.to_json(indent=2))
     """
 
     def __init__(

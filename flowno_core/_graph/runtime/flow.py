@@ -31,7 +31,7 @@ from ..._kernel.cancellation import ShutdownCancel
 from ..._kernel.loop import EventLoop
 from ..._kernel.task import PENDING
 from ..._kernel.traps import park_trap
-from ...errors import MissingDefaultError
+from ...errors import MissingDefaultError, TerminateLimitReached
 from ..control.policy import ControlOptions, NodeOptions, checked_options
 from ..description.draft import DraftNode
 from ..description.finalized import FinalizedNode
@@ -312,7 +312,9 @@ class Flow:
                     raised = raised or error
             if run.errors:
                 raised = _collected(run, ending)
-            self.last_report = recorder.finish(report.outcome_of(run.phase), loop.time(), raised)
+            outcome = report.outcome_of(run.phase)
+            ending = None if outcome is report.RunOutcome.LIMIT_REACHED and type(raised) is TerminateLimitReached else raised
+            self.last_report = recorder.finish(outcome, loop.time(), ending)  # (a limit is how the run ends, not its error)
             if instrument is not None:
                 instrument.on_flow_end(self)
         if raised is not None:
