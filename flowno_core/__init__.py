@@ -62,11 +62,11 @@ _LAZY = {
     "move_on_after": "._timeouts",
     "NodeTaskStatus": "._graph.runtime.task_status",
     "RunReport": "._graph.control.report",
-    "EvaluationRecord": "._graph.control.report",
-    "EvaluationStatus": "._graph.control.report",
-    "NodeSummary": "._graph.control.report",
-    "RunOutcome": "._graph.control.report",
-    "RunTotals": "._graph.control.report",
+    "EvaluationRecord": "._graph.control.report_details",
+    "EvaluationStatus": "._graph.control.report_details",
+    "NodeSummary": "._graph.control.report_details",
+    "RunOutcome": "._graph.control.report_details",
+    "RunTotals": "._graph.control.report_details",
     "Store": "._graph.control.checkpoint",
     "MemoryStore": "._graph.control.checkpoint",
     "SqliteStore": "._graph.control.checkpoint",
@@ -95,7 +95,8 @@ if TYPE_CHECKING:
         UnloadableValue,
         UnpicklableValue,
     )
-    from ._graph.control.report import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunReport, RunTotals
+    from ._graph.control.report import RunReport
+    from ._graph.control.report_details import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunTotals
     from ._timeouts import fail_after, move_on_after
 
 

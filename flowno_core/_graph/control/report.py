@@ -8,7 +8,9 @@ the evaluator extends the list itself for a plain success and calls ``add`` for 
 which also keeps ``(generation, status, attempts, error)`` by record number in ``unusual``. No
 object is built per evaluation, no clock but the loop's is read, and no traceback is formatted.
 ``finish`` hands the columns, with how the run ended, to a ``RunReport``, which decodes them into
-*raw records* (``RawRecord`` tuples) when it is first read.
+*raw records* (``report_details.RawRecord`` tuples) when it is first read. Everything a report
+builds on reading lives in ``report_details``, loaded then; this module is small enough to load
+with flowno_core, so a process's first run pays for neither.
 
 The report builds everything else on first read and keeps it: ``evaluations`` (frozen
 ``EvaluationRecord`` objects, each formatting its traceback only when asked), ``nodes`` (one
@@ -18,241 +20,38 @@ The report builds everything else on first read and keeps it: ``evaluations`` (f
 Memory is bounded by ``max_records`` (``DEFAULT_MAX_RECORDS`` unless the runtime says otherwise;
 ``None``: no bound): a report keeps the *latest* ``max_records`` records. When the columns reach
 ``max_records`` plus a slack of a quarter of it (``bound``), ``drop_oldest`` folds the oldest
-records beyond ``max_records`` into running per-node tallies and drops them. So recording stays one
-list extension and one length check in every run, the folding is paid in batches (and only by runs
+records beyond ``max_records`` into running per-node tallies and drops them (the runtime asks when
+its start counter says the bound may be near: ``Run.trim_report``). So recording stays one list
+extension in every run, the folding is paid in batches (and only by runs
 longer than the bound), and summaries and totals stay exact: the report computes them from the
 tallies plus the records it kept. ``truncated`` counts the dropped records.
 """
 
 from __future__ import annotations
 
-import enum
-import operator
 import sys
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import cached_property
-from traceback import format_exception
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ...errors import RunFailed
+from ..rules.generations import Generation
 
 if TYPE_CHECKING:
     from datetime import datetime
-from ..rules.generations import Generation
 
-#: raw records a recorder keeps unless told otherwise (about 15 MB at this size; the runtime's
-#: ``flow.DEFAULT_MAX_RECORDS`` is the same number, a test checks it)
+    from .report_details import EvaluationRecord, NodeSummary, RawRecord, RunOutcome, RunTotals, _Tally
+
+#: records a recorder keeps unless told otherwise (``report_max_records``; about 10 MB at this size)
 DEFAULT_MAX_RECORDS = 100_000
 
 
-class EvaluationStatus(enum.StrEnum):
-    """How one evaluation ended (the values are the words used in JSON)."""
+def _details() -> ModuleType:
+    """``report_details``, loaded on first use."""
+    from . import report_details
 
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
-    TIMED_OUT = "timed_out"
-
-
-class RunOutcome(enum.StrEnum):
-    """How a run ended. The member names are those of the run's ending phases (``RunPhase``)."""
-
-    COMPLETED = "completed"
-    LIMIT_REACHED = "limit_reached"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    DEADLOCKED = "deadlocked"
-    TIMED_OUT = "timed_out"
-
-
-def outcome_of(phase: enum.Enum) -> RunOutcome:
-    """The outcome named like the run's phase (``RunPhase``); a run still RUNNING when its report is
-    made (the kernel itself failed) counts as failed."""
-    return RunOutcome.__members__.get(phase.name, RunOutcome.FAILED)
-
-
-#: the statuses that make an evaluation an error of the run
-FAILURES = frozenset((EvaluationStatus.FAILED, EvaluationStatus.TIMED_OUT))
-
-#: the outcomes of a run that ended by itself
-CLEAN_OUTCOMES = frozenset((RunOutcome.COMPLETED, RunOutcome.LIMIT_REACHED))
-
-#: One ended evaluation, as a report reads it (decoded from the recorder's columns):
-#: ``(node, generation, status, started, ended, attempts, error)``, at the indexes below. ``node``
-#: is the node's key: its index in the recorder's ``nodes``.
-#: ``started`` and ``ended`` are loop-clock seconds, ``attempts`` counts the tries (retries + 1),
-#: ``error`` is the exception that ended the evaluation or None.
-RawRecord: TypeAlias = tuple[object, Generation, EvaluationStatus, float, float, int, BaseException | None]
-NODE, GENERATION, STATUS, STARTED, ENDED, ATTEMPTS, ERROR = range(7)
-
-
-# ---------------------------------------------------------------------------------------- records
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One evaluation of one node: what it computed, how it ended, when, and after how many tries."""
-
-    node: object
-    node_name: str
-    generation: Generation
-    status: EvaluationStatus
-    started: float
-    ended: float
-    attempts: int
-    error: BaseException | None
-
-    @property
-    def duration(self) -> float:
-        return self.ended - self.started
-
-    @cached_property
-    def traceback(self) -> str | None:
-        """The error's formatted traceback (chained causes and notes included), formatted on first read."""
-        return None if self.error is None else "".join(format_exception(self.error))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "node": self.node_name,
-            "generation": generation_to_json(self.generation),
-            "status": self.status.value,
-            "started": self.started,
-            "ended": self.ended,
-            "duration": self.duration,
-            "attempts": self.attempts,
-            "error": error_to_json(self.error, self.traceback),
-        }
-
-
-@dataclass(frozen=True)
-class NodeSummary:
-    """All of one node's evaluations in the run, including those whose records were dropped."""
-
-    node: object
-    node_name: str
-    evaluations: int
-    succeeded: int
-    failed: int
-    skipped: int
-    cancelled: int
-    timed_out: int
-    attempts: int
-    total_duration: float
-    max_duration: float
-    last_generation: Generation
-    last_error: BaseException | None
-    last_error_generation: Generation
-
-    @property
-    def failures(self) -> int:
-        """Failed and timed-out evaluations."""
-        return self.failed + self.timed_out
-
-    @property
-    def mean_duration(self) -> float:
-        return self.total_duration / self.evaluations
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "node": self.node_name,
-            "evaluations": self.evaluations,
-            **status_counts(self),
-            "attempts": self.attempts,
-            "total_duration": self.total_duration,
-            "mean_duration": self.mean_duration,
-            "max_duration": self.max_duration,
-            "last_generation": generation_to_json(self.last_generation),
-            "last_error": error_to_json(self.last_error),
-            "last_error_generation": generation_to_json(self.last_error_generation),
-        }
-
-
-@dataclass(frozen=True)
-class RunTotals:
-    """The whole run's evaluations: counts per status, tries, and the sum of their durations."""
-
-    evaluations: int
-    succeeded: int
-    failed: int
-    skipped: int
-    cancelled: int
-    timed_out: int
-    attempts: int
-    duration: float
-
-    @property
-    def failures(self) -> int:
-        return self.failed + self.timed_out
-
-    def to_dict(self) -> dict[str, Any]:
-        counts = status_counts(self)
-        return {"evaluations": self.evaluations, **counts, "attempts": self.attempts, "duration": self.duration}
-
-
-def status_counts(counts: NodeSummary | RunTotals) -> dict[str, int]:
-    return {status.value: getattr(counts, status.value) for status in EvaluationStatus}
-
-
-# ---------------------------------------------------------------------------------------- tallies
-class _Tally:
-    """Running sums over one node's raw records (what a NodeSummary is made of)."""
-
-    __slots__ = ("evaluations", "counts", "attempts", "total_duration", "max_duration", "last_generation",
-                 "last_error", "last_error_generation")
-
-    def __init__(self) -> None:
-        self.evaluations = 0
-        self.counts: Counter[EvaluationStatus] = Counter()
-        self.attempts = 0
-        self.total_duration = 0.0
-        self.max_duration = 0.0
-        self.last_generation: Generation = None
-        self.last_error: BaseException | None = None
-        self.last_error_generation: Generation = None
-
-    def copy(self) -> _Tally:
-        twin = _Tally()
-        for name in self.__slots__:
-            setattr(twin, name, getattr(self, name))
-        twin.counts = self.counts.copy()
-        return twin
-
-    def absorb(self, records: list[RawRecord]) -> None:
-        """Add one node's records (oldest first), with column-wise built-ins rather than a loop."""
-        _, generations, statuses, starts, ends, attempts, _ = zip(*records)
-        durations = list(map(operator.sub, ends, starts))
-        self.evaluations += len(records)
-        self.counts.update(statuses)
-        self.attempts += sum(attempts)
-        self.total_duration += sum(durations)
-        self.max_duration = max(self.max_duration, max(durations))
-        self.last_generation = generations[-1]
-        if not FAILURES.isdisjoint(statuses):
-            failure = next(record for record in reversed(records) if record[STATUS] in FAILURES)
-            self.last_error, self.last_error_generation = failure[6], failure[1]  # ERROR, GENERATION
-
-    def as_summary(self, node: object, name: str) -> NodeSummary:
-        counts = self.counts
-        return NodeSummary(
-            node, name, self.evaluations,
-            counts[EvaluationStatus.SUCCEEDED], counts[EvaluationStatus.FAILED], counts[EvaluationStatus.SKIPPED],
-            counts[EvaluationStatus.CANCELLED], counts[EvaluationStatus.TIMED_OUT],
-            self.attempts, self.total_duration, self.max_duration, self.last_generation,
-            self.last_error, self.last_error_generation,
-        )
-
-
-def fold(tallies: dict[object, _Tally], records: Iterable[RawRecord]) -> None:
-    """Add ``records`` to the tallies of their nodes (a node first seen here is added last)."""
-    by_node: defaultdict[object, list[RawRecord]] = defaultdict(list)
-    for record in records:
-        by_node[record[NODE]].append(record)
-    for node, group in by_node.items():
-        tally = tallies.get(node)
-        if tally is None:
-            tallies[node] = tally = _Tally()
-        tally.absorb(group)
+    return report_details
 
 
 # ---------------------------------------------------------------------------------------- recorder
@@ -345,48 +144,22 @@ class ReportRecorder:
         assert self.max_records is not None
         excess = len(self.columns) // WIDTH - self.max_records
         if excess > 0:
-            fold(self._tallies, decode(self.columns, self.unusual, self._first, excess))
+            details = _details()
+            details.fold(self._tallies, details.decode(self.columns, self.unusual, self._first, excess))
             del self.columns[: excess * WIDTH]
             self._first += excess
             self._dropped += excess
 
-    def finish(self, outcome: RunOutcome, ended: float, error: BaseException | None = None) -> RunReport:
+    def finish(self, outcome: Any, ended: float, error: BaseException | None = None) -> RunReport:
         """The report of the run, which ended by ``outcome`` at ``ended`` (loop clock), raising ``error``
-        (None when it raised nothing). Call it once; the report does not see later ``add`` calls."""
+        (None when it raised nothing). ``outcome`` is a ``RunOutcome`` or the name of one (the run's
+        ending phase: ``RunPhase.name``). Call it once; the report does not see later ``add`` calls."""
         if self.max_records is not None:
             self.drop_oldest()
-        kept = Columns(self.columns, self.unusual, self._first)
+        kept = (self.columns, self.unusual, self._first)
         report = RunReport(outcome, self.started, ended, self.wall_start, error, kept, self._tallies, self._dropped, self.nodes)
         self.columns, self.unusual, self._tallies, self._dropped = [], {}, {}, 0
         return report
-
-
-class Columns(NamedTuple):
-    """A finished run's kept records, as the recorder held them (decoded when a report is read)."""
-
-    columns: list[Any]
-    unusual: dict[int, tuple[Generation, str, int, BaseException | None]]
-    first: int
-
-
-def decode(
-    columns: list[Any], unusual: dict[int, tuple[Generation, str, int, BaseException | None]], first: int,
-    count: int | None = None,
-) -> list[RawRecord]:
-    """The first ``count`` records (all by default) as ``RawRecord`` tuples; with ``count``, their
-    ``unusual`` entries are taken out (the records are being dropped)."""
-    end = len(columns) if count is None else count * WIDTH
-    records: list[RawRecord] = []
-    number = first
-    for index in range(0, end, WIDTH):
-        key, final, started, ended = columns[index : index + WIDTH]
-        if final >= 0:
-            records.append((key, (final,), EvaluationStatus.SUCCEEDED, started, ended, 1, None))
-        else:
-            generation, status, attempts, error = unusual.pop(number) if count is not None else unusual[number]
-            records.append((key, generation, EvaluationStatus(status), started, ended, attempts, error))
-        number += 1
-    return records
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -409,17 +182,17 @@ class RunReport:
 
     def __init__(
         self,
-        outcome: RunOutcome,
+        outcome: Any,
         started: float,
         ended: float,
         wall_start: float,
         error: BaseException | None,
-        kept: Columns,
+        kept: tuple[list[Any], dict[int, Any], int],
         dropped_tallies: dict[object, _Tally],
         truncated: int,
         nodes: Sequence[object],
     ) -> None:
-        self.outcome = outcome
+        self._outcome = getattr(outcome, "name", outcome)
         self.started = started
         self.ended = ended
         self.wall_start = wall_start
@@ -429,13 +202,18 @@ class RunReport:
         self._dropped_tallies = dropped_tallies
         self._nodes = nodes
 
+    @cached_property
+    def outcome(self) -> RunOutcome:
+        """How the run ended (a ``RunOutcome``, also a string: ``"completed"``...)."""
+        return _details().outcome_named(self._outcome)
+
     def _node(self, key: Any) -> object:
         """The node a raw record names (see ``RawRecord``)."""
         return self._nodes[key]
 
     @cached_property
     def _raw(self) -> list[RawRecord]:
-        return decode(*self._kept)
+        return _details().decode(*self._kept)
 
     @cached_property
     def started_at(self) -> datetime:
@@ -453,13 +231,13 @@ class RunReport:
     @cached_property
     def _tallies(self) -> dict[object, _Tally]:
         tallies = {node: tally.copy() for node, tally in self._dropped_tallies.items()}
-        fold(tallies, self._raw)
+        _details().fold(tallies, self._raw)
         return tallies
 
     @cached_property
     def _names(self) -> dict[object, str]:
         """Each node key's name."""
-        by_node = unique_names(self._node(key) for key in self._tallies)
+        by_node = _details().unique_names(self._node(key) for key in self._tallies)
         return {key: by_node[self._node(key)] for key in self._tallies}
 
     @cached_property
@@ -470,7 +248,8 @@ class RunReport:
     @cached_property
     def errors(self) -> list[EvaluationRecord]:
         """The kept records of failed and timed-out evaluations (equal to those in ``evaluations``)."""
-        return [self._record(raw) for raw in self._raw if raw[STATUS] in FAILURES]
+        failures = _details().FAILURES
+        return [self._record(raw) for raw in self._raw if raw[2] in failures]  # (2: the status)
 
     @cached_property
     def nodes(self) -> dict[str, NodeSummary]:
@@ -481,7 +260,7 @@ class RunReport:
     @cached_property
     def totals(self) -> RunTotals:
         summaries = self.nodes.values()
-        return RunTotals(
+        return _details().RunTotals(
             sum(s.evaluations for s in summaries), sum(s.succeeded for s in summaries),
             sum(s.failed for s in summaries), sum(s.skipped for s in summaries),
             sum(s.cancelled for s in summaries), sum(s.timed_out for s in summaries),
@@ -492,13 +271,11 @@ class RunReport:
     def ok(self) -> bool:
         """The run ended by itself (completed or reached its limit), raised nothing, and no
         evaluation failed or timed out."""
-        return self.outcome in CLEAN_OUTCOMES and self.error is None and self.totals.failures == 0
+        return self.outcome in _details().CLEAN_OUTCOMES and self.error is None and self.totals.failures == 0
 
     def _record(self, raw: RawRecord) -> EvaluationRecord:
         key, generation, status, started, ended, attempts, error = raw
-        return EvaluationRecord(
-            self._node(key), self._names[key], generation, EvaluationStatus(status), started, ended, attempts, error
-        )
+        return _details().EvaluationRecord(self._node(key), self._names[key], generation, status, started, ended, attempts, error)
 
     # -- errors ------------------------------------------------------------------------------------
     def raise_for_errors(self) -> None:
@@ -511,14 +288,15 @@ class RunReport:
         """
         if self.ok:
             return
+        details = _details()
         exceptions = self._exceptions()
-        lines = [failure_line(summary) for summary in self.nodes.values() if summary.failures]
-        if self.outcome not in CLEAN_OUTCOMES and self.outcome is not RunOutcome.FAILED:
+        lines = [details.failure_line(summary) for summary in self.nodes.values() if summary.failures]
+        if self.outcome not in details.CLEAN_OUTCOMES and self.outcome is not details.RunOutcome.FAILED:
             lines.append(self._ending_line())
         elif not self._error_is_a_node_failure():
             lines.append(self._ending_line())
         message = lines[0] if len(lines) == 1 else "\n  ".join([f"{len(lines)} errors in the run:", *lines])
-        raise RunFailed(message, self.errors, exceptions) from group_of(exceptions)
+        raise RunFailed(message, self.errors, exceptions) from details.group_of(exceptions)
 
     def _error_is_a_node_failure(self) -> bool:
         """The run raised nothing, or it raised (a wrapper of) a failure its nodes already report."""
@@ -542,11 +320,12 @@ class RunReport:
         found = self._node_errors()
         if not self._error_is_a_node_failure():
             found.append(self.error)  # type: ignore[arg-type]
-        return unique(found)
+        return _details().unique(found)
 
     def _ending_line(self) -> str:
-        ending = f"the run ended ({words(self.outcome)})"
-        return ending if self.error is None else f"{ending}: {one_line(self.error)}"
+        details = _details()
+        ending = f"the run ended ({details.words(self.outcome)})"
+        return ending if self.error is None else f"{ending}: {details.one_line(self.error)}"
 
     # -- output --------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -558,7 +337,7 @@ class RunReport:
             "started": self.started,
             "ended": self.ended,
             "duration": self.duration,
-            "error": error_to_json(self.error),
+            "error": _details().error_to_json(self.error),
             "truncated": self.truncated,
             "totals": self.totals.to_dict(),
             "nodes": {name: summary.to_dict() for name, summary in self.nodes.items()},
@@ -573,6 +352,7 @@ class RunReport:
     def summary(self) -> str:
         """A small table: one row per node (evaluations, failures, mean time) and the totals."""
         totals = self.totals
+        words, seconds, plural = _details().words, _details().seconds, _details().plural
         dropped = f" ({plural(self.truncated, 'record')} dropped)" if self.truncated else ""
         head = (
             f"run {words(self.outcome)} in {seconds(self.duration)}: "
@@ -588,87 +368,10 @@ class RunReport:
 
     def __repr__(self) -> str:
         totals = self.totals
+        plural = _details().plural
         return (
             f"<RunReport {self.outcome.value}: {plural(totals.evaluations, 'evaluation')}, "
             f"{plural(totals.failures, 'failure')}, {plural(len(self.nodes), 'node')}>"
         )
 
 
-# ---------------------------------------------------------------------------------------- helpers
-def unique_names(nodes: Iterable[object]) -> dict[object, str]:
-    """Each node's repr (how users see nodes: ``Add#0``); a repr already taken gets `` [2]``, `` [3]``..."""
-    names: dict[object, str] = {}
-    taken: set[str] = set()
-    for node in nodes:
-        base = name = safe_text(repr, node)
-        copy = 1
-        while name in taken:
-            copy += 1
-            name = f"{base} [{copy}]"
-        taken.add(name)
-        names[node] = name
-    return names
-
-
-def unique(exceptions: list[BaseException]) -> list[BaseException]:
-    """``exceptions`` without repeats of the same object, in order."""
-    return list({id(e): e for e in exceptions}.values())
-
-
-def group_of(exceptions: list[BaseException]) -> BaseException | None:
-    if not exceptions:
-        return None
-    if len(exceptions) == 1:
-        return exceptions[0]
-    return BaseExceptionGroup("errors of the run", exceptions)  # an ExceptionGroup when all are Exceptions
-
-
-def failure_line(summary: NodeSummary) -> str:
-    error = "no exception recorded" if summary.last_error is None else one_line(summary.last_error)
-    line = f"{summary.node_name} failed at generation {summary.last_error_generation}: {error}"
-    return line if summary.failures == 1 else f"{line} ({summary.failures} failures)"
-
-
-def one_line(error: BaseException) -> str:
-    message = safe_text(str, error)
-    name = type(error).__name__
-    return f"{name}: {message}" if message else name
-
-
-def error_to_json(error: BaseException | None, traceback: str | None = None) -> dict[str, str] | None:
-    """``{type, message, traceback}`` of ``error`` (the traceback formatted now unless given)."""
-    if error is None:
-        return None
-    cls = type(error)
-    qualified = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    if traceback is None:
-        traceback = "".join(format_exception(error))
-    return {"type": qualified, "message": safe_text(str, error), "traceback": traceback}
-
-
-def generation_to_json(generation: Generation) -> list[int] | None:
-    return None if generation is None else list(generation)
-
-
-def safe_text(render: Callable[[object], str], value: object) -> str:
-    """``render(value)`` (``str`` or ``repr``), or a placeholder when the object's own method fails."""
-    try:
-        return render(value)
-    except Exception:
-        return f"<{type(value).__name__} object: {render.__name__}() failed>"
-
-
-def words(outcome: RunOutcome) -> str:
-    return outcome.value.replace("_", " ")
-
-
-def seconds(value: float) -> str:
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.1f} us"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

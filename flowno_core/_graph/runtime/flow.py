@@ -33,6 +33,7 @@ from ..._kernel.task import PENDING
 from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError, TerminateLimitReached
 from ..control.policy import ControlOptions, NodeOptions, checked_options
+from ..control.report import DEFAULT_MAX_RECORDS, ReportRecorder, RunReport
 from ..description.draft import DraftNode
 from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
@@ -40,9 +41,6 @@ from . import gc_pause
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
 from .endings import DEADLOCK_GRACE_SECONDS, Endings
 
-#: evaluation records a run report keeps unless told otherwise (``control.report``; a copy, so
-#: that importing the flow does not load the report module)
-DEFAULT_MAX_RECORDS = 100_000
 from .evaluation import Evaluator
 from .instruments import active_flow_instrument
 from .records import NO_ARGS, NodeState, move_lap
@@ -53,7 +51,6 @@ from .scheduler import Scheduler
 
 if TYPE_CHECKING:  # these load when a run needs them: importing flowno_core does not
     from ..control.checkpoint import Store
-    from ..control.report import RunReport
     from .checkpointing import Checkpointer
 
 _FRESH_STARTS = (RunPhase.READY, RunPhase.COMPLETED)
@@ -278,9 +275,7 @@ class Flow:
         loop = self.event_loop
         loop.add_stall_handler(self._endings.on_stall)
         self._control.begin(timeout)
-        from ..control import report
-
-        run.recorder = recorder = report.ReportRecorder(
+        run.recorder = recorder = ReportRecorder(
             loop.time(), time.time(), nodes=[state.node for state in self._states], max_records=max_records
         )
         run.trim_report()
@@ -312,9 +307,9 @@ class Flow:
                     raised = raised or error
             if run.errors:
                 raised = _collected(run, ending)
-            outcome = report.outcome_of(run.phase)
-            ending = None if outcome is report.RunOutcome.LIMIT_REACHED and type(raised) is TerminateLimitReached else raised
-            self.last_report = recorder.finish(outcome, loop.time(), ending)  # (a limit is how the run ends, not its error)
+            limit = run.phase is RunPhase.LIMIT_REACHED and type(raised) is TerminateLimitReached
+            ending = None if limit else raised  # (a limit is how the run ends, not its error)
+            self.last_report = recorder.finish(run.phase.name, loop.time(), ending)
             if instrument is not None:
                 instrument.on_flow_end(self)
         if raised is not None:

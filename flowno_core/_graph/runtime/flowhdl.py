@@ -8,17 +8,15 @@ runtime records when the block exits, and ``run_until_complete`` runs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import Any, ClassVar, Unpack
 
 from ..._kernel.task import TaskHandle
 from ..description.finalized import FinalizedNode
 from ..control.policy import ControlOptions
+from ..control.report import RunReport
 from ..description.namespace import FlowHDLView
 from .endings import DEADLOCK_GRACE_SECONDS
 from .flow import DEFAULT_MAX_RECORDS, Flow
-
-if TYPE_CHECKING:  # (loaded with the first run)
-    from ..control.report import RunReport
 
 
 class FlowHDL(FlowHDLView):

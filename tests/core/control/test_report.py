@@ -16,15 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowno_core.errors import DeadlockError, NodeExecutionError, RunFailed
-from flowno_core._graph.control import report as report_module
-from flowno_core._graph.control.report import (
-    DEFAULT_MAX_RECORDS,
-    EvaluationRecord,
-    EvaluationStatus,
-    ReportRecorder,
-    RunOutcome,
-    RunReport,
-)
+from flowno_core._graph.control import report_details as report_module
+from flowno_core._graph.control.report import DEFAULT_MAX_RECORDS, ReportRecorder, RunReport
+from flowno_core._graph.control.report_details import EvaluationRecord, EvaluationStatus, RunOutcome
 from flowno_core._graph.rules.lifecycle import ENDINGS
 
 SETTINGS = settings(
@@ -265,12 +259,12 @@ def test_tracebacks_are_formatted_only_when_read_and_once():
 def test_records_are_built_on_first_read(monkeypatch):
     built: list[EvaluationRecord] = []
 
-    class Counted(EvaluationRecord):
-        def __init__(self, *fields: Any) -> None:
-            super().__init__(*fields)
-            built.append(self)
+    def counted(*fields: Any) -> EvaluationRecord:
+        record = EvaluationRecord(*fields)
+        built.append(record)
+        return record
 
-    monkeypatch.setattr(report_module, "EvaluationRecord", Counted)
+    monkeypatch.setattr(report_module, "EvaluationRecord", counted)
     report = record_all([evaluation(NODES[i % 3]) for i in range(50)])
     report.nodes, report.totals, report.ok, report.summary(), repr(report)
     assert built == []
