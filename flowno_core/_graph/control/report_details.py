@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from traceback import format_exception
 from typing import Any, NamedTuple, TypeAlias
 

@@ -24,7 +24,7 @@ busy likewise takes the skip when its evaluation ends.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 
