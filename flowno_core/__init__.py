@@ -59,6 +59,7 @@ _LAZY = {
     "Lock": "._sync",
     "Semaphore": "._sync",
     "fail_after": "._timeouts",
+    "from_asyncio": "._asyncio_bridge",
     "move_on_after": "._timeouts",
     "NodeTaskStatus": "._graph.runtime.task_status",
     "RunReport": "._graph.control.report",
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     from ._graph.control.report import RunReport
     from ._graph.control.report_details import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunTotals
     from ._timeouts import fail_after, move_on_after
+    from ._asyncio_bridge import from_asyncio
 
 
 def __getattr__(name: str) -> Any:
@@ -180,6 +182,7 @@ __all__ = [
     "Skipped",
     "VirtualClock",
     "fail_after",
+    "from_asyncio",
     "move_on_after",
     "to_thread",
 ]

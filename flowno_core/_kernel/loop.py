@@ -134,6 +134,7 @@ class EventLoop:
         self._timers = TimerQueue(self._clock)
         self._workers = WorkerThreads(self.call_soon_threadsafe)
         self._outside_waits = _OutsideWaits()
+        self._at_run_end: list[Callable[[], None]] = []
         self._mux: IOMultiplexer | None = None  # exists while a run is going on
         self._run: Run | None = None  # the current run
         self._cleanup: Cleanup | None = None  # the current run's clean-up, once the run has ended
@@ -273,6 +274,11 @@ class EventLoop:
         """
         return self._outside_waits
 
+    def at_run_end(self, release: Callable[[], None]) -> None:
+        """Call ``release()`` when the current run ends (once; after the node tasks are gone), for
+        primitives that hold something for a run, such as the asyncio helper of ``from_asyncio``."""
+        self._at_run_end.append(release)
+
     def waits_on_outside(self) -> bool:
         """True while something outside the loop may still wake a task: a socket wait, a worker
         thread a task waits for, or an ``outside_wait()`` (a task waiting on an open ``Inlet``)."""
@@ -367,6 +373,9 @@ class EventLoop:
             self._mux.close()
             self._mux = None
         self._workers.close()  # never waits for a worker still busy in a call
+        ending, self._at_run_end = self._at_run_end, []
+        for release in ending:
+            release()
         self._discard_incoming()
         self._timers.clear()
         self._running_thread = None

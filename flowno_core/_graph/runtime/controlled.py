@@ -27,6 +27,7 @@ from ..control.policy import Policy
 from ..rules.generations import Generation, inc_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, RunPhase, apply
 from ..rules.markers import Skipped
+from .endings import add_failure_notes
 from .records import NodeState
 from .run import Run
 
@@ -128,9 +129,7 @@ async def drop(evaluator: Publisher, state: NodeState, error: BaseException, tar
     instrument = run.instrument
     if instrument is not None:
         instrument.on_node_error(run.flow, state.node, error)
-    note = f"raised by node {state.node!r} while computing generation {target}"
-    if note not in getattr(error, "__notes__", ()):
-        error.add_note(note)
+    add_failure_notes(error, state, target)
     failed = policy.error_policy == "continue"
     logger.warning(
         "node %r failed at generation %s (on_error=%r: %s): %r",

@@ -35,6 +35,23 @@ _FLOW_WAITS = (NodeSlot, Connection)
 _SKIPPABLE = frozenset((NodePhase.IDLE, NodePhase.WAITING, NodePhase.PAUSED, NodePhase.SKIPPED, NodePhase.FAILED))
 
 
+def add_failure_notes(error: BaseException, state: NodeState, target: Generation) -> None:
+    """Name the node and the generation on a node's error (once), with a hint where one helps."""
+    notes = getattr(error, "__notes__", ())
+    note = f"raised by node {state.node!r} while computing generation {target}"
+    if note not in notes:
+        error.add_note(note)
+    if isinstance(error, RuntimeError) and "no running event loop" in str(error) and ASYNCIO_HINT not in notes:
+        error.add_note(ASYNCIO_HINT)
+
+
+#: the hint for asyncio code awaited directly in a node (it needs an asyncio loop, which ours is not)
+ASYNCIO_HINT = (
+    "hint: this looks like asyncio code awaited directly in a node; flowno_core's loop is not an asyncio "
+    "loop. Await it through the bridge: `await from_asyncio(coroutine)` (from flowno_core import from_asyncio)"
+)
+
+
 class Endings:
     """Node failures and deadlock detection for one flow."""
 
@@ -54,9 +71,7 @@ class Endings:
         instrument = run.instrument
         if instrument is not None:
             instrument.on_node_error(run.flow, state.node, error)
-        note = f"raised by node {state.node!r} while computing generation {target}"
-        if note not in getattr(error, "__notes__", ()):
-            error.add_note(note)
+        add_failure_notes(error, state, target)
         apply(state, NodeEvent.FAIL, run)
         if run.terminate_on_error:
             run.end(RunEvent.FAIL, error)
