@@ -217,6 +217,23 @@ class Flow:
         finally:
             self._running.release()
 
+    async def run_async(self, *args: Any, **kwargs: Any) -> RunReport:
+        """Run the flow from asyncio code without blocking its loop: the same arguments and result
+        as ``run_until_complete``, which runs on a thread of its own meanwhile. Cancelling the
+        awaiting asyncio task cancels the flow (its nodes' ``finally`` blocks run) before the
+        cancellation goes on.
+
+        Example::
+
+            async def main():
+                report = await f.run_async(stop_at_node_generation={f.count: (10,)})
+
+            asyncio.run(main())
+        """
+        from .asyncio_run import run_async  # (imported on first use: flows rarely run from asyncio)
+
+        return await run_async(self, *args, **kwargs)  # type: ignore[no-any-return]
+
     def cancel(self, reason: Any = None) -> bool:
         """End the run in progress (from any thread, or from a node): its node tasks are cancelled
         where they wait (``finally`` blocks run) and ``run_until_complete`` raises

@@ -38,7 +38,7 @@ class FlowHDL(FlowHDLView):
     """
 
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
-    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume", "last_report")
+    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume", "last_report", "run_async")
     _is_flow: ClassVar[bool] = True
 
     def __init__(
@@ -78,6 +78,10 @@ class FlowHDL(FlowHDLView):
     def _finalize(self) -> None:
         super()._finalize()
         self._flow._build()  # runtime records and static analysis now, not in the first run
+
+    async def run_async(self, *args: Any, **kwargs: Any) -> RunReport:
+        """Run the flow from asyncio code without blocking its loop (see ``Flow.run_async``)."""
+        return await self._flow.run_async(*args, **kwargs)
 
     @property
     def last_report(self) -> RunReport | None:
