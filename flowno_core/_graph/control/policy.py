@@ -18,22 +18,13 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from ...errors import NodeConfigurationError
 
 if TYPE_CHECKING:
     import random
 
-
-class _Unset:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final[Any] = _Unset()  # typed Any: a keyword default that fits every annotation
 
 ON_ERROR = ("stop", "continue", "skip")
 PRIORITIES = {"high": 0, "normal": 1, "low": 2}
@@ -76,14 +67,14 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def checked_options(owner: str, **given: Any) -> NodeOptions:
-    """The options set among ``given`` (``UNSET`` values dropped), each checked; ``owner`` names
-    where they were written (in error messages)."""
+    """The options ``given`` (only those set: ``**`` keywords), each checked; ``owner`` names where
+    they were written (in error messages)."""
     unknown = sorted(set(given) - set(_DEFAULTS))
     if unknown:
         raise TypeError(
             f"{owner} got unknown run-control option(s) {', '.join(unknown)}; the options are: {', '.join(_DEFAULTS)}"
         )
-    options = {name: value for name, value in given.items() if value is not UNSET}
+    options = dict(given)
     for name, value in options.items():
         _CHECKS[name](owner, name, value)
     if "retry_on" in options:

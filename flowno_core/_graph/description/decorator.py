@@ -17,10 +17,10 @@ import os
 import sys
 import warnings
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, Unpack, overload
 
 from ...errors import NodeConfigurationError, NodeConfigurationWarning
-from ..control.policy import UNSET, NodeOptions, checked_options, optional_ports
+from ..control.policy import ControlOptions, NodeOptions, checked_options, optional_ports
 from .draft import DraftGroupNode, DraftNode, OriginalCall
 from .ports import EMPTY
 
@@ -293,18 +293,7 @@ class NodeDecorator:
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
         optional: Iterable[str] | None = None,
-        retries: int = UNSET,
-        retry_delay: float = UNSET,
-        retry_backoff: float = UNSET,
-        retry_max_delay: float = UNSET,
-        retry_jitter: float = UNSET,
-        retry_on: type[Exception] | tuple[type[Exception], ...] = UNSET,
-        timeout: float | None = UNSET,
-        chunk_timeout: float | None = UNSET,
-        on_error: Literal["stop", "continue", "skip"] = UNSET,
-        critical: bool = UNSET,
-        cache: bool = UNSET,
-        priority: Literal["high", "normal", "low"] = UNSET,
+        **control: Unpack[ControlOptions],
     ) -> "NodeDecoratorWithOptions": ...
 
     def __call__(
@@ -316,37 +305,11 @@ class NodeDecorator:
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
         optional: Iterable[str] | None = None,
-        retries: int = UNSET,
-        retry_delay: float = UNSET,
-        retry_backoff: float = UNSET,
-        retry_max_delay: float = UNSET,
-        retry_jitter: float = UNSET,
-        retry_on: type[Exception] | tuple[type[Exception], ...] = UNSET,
-        timeout: float | None = UNSET,
-        chunk_timeout: float | None = UNSET,
-        on_error: Literal["stop", "continue", "skip"] = UNSET,
-        critical: bool = UNSET,
-        cache: bool = UNSET,
-        priority: Literal["high", "normal", "low"] = UNSET,
+        **control: Unpack[ControlOptions],
     ) -> Any:
-        given = {
-            "retries": retries,
-            "retry_delay": retry_delay,
-            "retry_backoff": retry_backoff,
-            "retry_max_delay": retry_max_delay,
-            "retry_jitter": retry_jitter,
-            "retry_on": retry_on,
-            "timeout": timeout,
-            "chunk_timeout": chunk_timeout,
-            "on_error": on_error,
-            "critical": critical,
-            "cache": cache,
-            "priority": priority,
-        }
-
         def decorate(target: Any) -> type[DraftNode]:
             owner = getattr(target, "__name__", repr(target))
-            options = checked_options(f"@node {owner}", **given) or None
+            options = checked_options(f"@node {owner}", **control) or None
             if isinstance(target, type):
                 return class_node(target, stream_in, multiple_outputs, accumulate, options, optional)
             if not callable(target):
