@@ -29,7 +29,7 @@ from typing import Any
 from ..control.checkpoint import Entry, MemoryStore, SqliteStore, Store
 from ..control.keys import graph_fingerprint, describe_graph
 from ..rules.lifecycle import RunEvent
-from .records import NodeState
+from .records import NodeState, observe, unobserve
 from .run import Run
 
 
@@ -69,6 +69,8 @@ class Checkpointer:
             for state in states
         ]
         store.open(graph_fingerprint(shapes), describe_graph(shapes))
+        for state in states:
+            observe(state, self.published)
 
     # ------------------------------------------------------------------ resuming
     def restore(self) -> list[NodeState]:
@@ -90,8 +92,10 @@ class Checkpointer:
         return [state for state in self.states if _has_work_left(state)]
 
     # ------------------------------------------------------------------ saving
-    def published(self, state: NodeState) -> None:
-        """``state`` published a final value: commit it with the next flush."""
+    def published(self, state: NodeState, data: Any, run_level: int) -> None:
+        """``state`` published a value (observer): a final value is committed with the next flush."""
+        if run_level:
+            return  # (chunks are not saved)
         self.dirty[state] = None
         if not self.flush_pending:
             self.flush_pending = True
@@ -130,6 +134,8 @@ class Checkpointer:
 
     def close(self) -> None:
         """The run ended: commit what is left, and close the store if the run opened it."""
+        for state in self.states:
+            unobserve(state, self.published)
         try:
             self.flush()
             if self.failure is not None:

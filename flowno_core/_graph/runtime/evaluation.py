@@ -354,8 +354,9 @@ class Evaluator:
                     pending += 1
         state.level0_pending = pending
         run = self.run
-        if run.checkpointer is not None:
-            run.checkpointer.published(state)
+        if state.observers is not None:
+            for observe in state.observers:
+                observe(state, data, 0)
         instrument = run.instrument
         if instrument is not None:
             instrument.on_node_emitted_data(run.flow, state.node, data, 0)
@@ -403,6 +404,9 @@ class Evaluator:
         if behind is not None:
             for reader in behind:
                 scheduler.gate_opened(reader)  # it must read on so that we (and our other readers) can
+        if state.observers is not None:
+            for observe in state.observers:
+                observe(state, data, 1)
         instrument = run.instrument
         if instrument is not None:
             instrument.on_node_emitted_data(run.flow, state.node, data, 1)

@@ -52,6 +52,7 @@ from .scheduler import Scheduler
 if TYPE_CHECKING:  # these load when a run needs them: importing flowno_core does not
     from ..control.checkpoint import Store
     from .checkpointing import Checkpointer
+    from .watching import Watch
 
 _FRESH_STARTS = (RunPhase.READY, RunPhase.COMPLETED)
 IDLE = NodePhase.IDLE
@@ -217,6 +218,26 @@ class Flow:
         finally:
             self._running.release()
 
+    def watch(self, node: Any, *args: Any, **kwargs: Any) -> Watch:
+        """Iterate what ``node`` publishes while the flow runs (``run_until_complete(*args,
+        **kwargs)`` on a thread of its own): each chunk and final value as a ``Published``
+        ``(generation, value, is_chunk)``, from ``for`` or ``async for`` (asyncio or flowno_core).
+        The iteration ends with the run (and raises its error, a reached limit excepted); leaving
+        it early cancels the flow. ``watch.report`` is the run's report afterwards.
+
+        Example::
+
+            for item in f.watch(f.tokens, stop_at_node_generation={f.tokens: (0,)}):
+                print(item.value, end="", flush=True)      # tokens as they are produced
+        """
+        from .watching import Watch  # (imported on first use)
+
+        self._build()
+        state = getattr(node, "_runtime", None)
+        if state is None or state not in self._states:
+            raise ValueError(f"watch({node!r}): not a node of this flow; watch a node of it (f.name after the FlowHDL block)")
+        return Watch(self, state, args, kwargs)
+
     async def run_async(self, *args: Any, **kwargs: Any) -> RunReport:
         """Run the flow from asyncio code without blocking its loop: the same arguments and result
         as ``run_until_complete``, which runs on a thread of its own meanwhile. Cancelling the
@@ -273,7 +294,6 @@ class Flow:
             try:
                 want = checkpointer.restore()  # a checkpoint of an earlier process: continue its run
             except BaseException:
-                run.checkpointer = None
                 checkpointer.close()
                 raise
             if any(state.data.gen is not None for state in self._states):
@@ -317,7 +337,6 @@ class Flow:
             gc_pause.end(frozen)
             self._after_run()
             if checkpointer is not None:
-                run.checkpointer = None
                 try:
                     checkpointer.close()
                 except Exception as error:  # noqa: BLE001 - the last values could not be saved
@@ -346,7 +365,6 @@ class Flow:
             if owned:
                 store.close()
             raise
-        self._run.checkpointer = checkpointer
         return checkpointer
 
     def _cache_for(self, checkpointer: Checkpointer | None) -> Store | None:

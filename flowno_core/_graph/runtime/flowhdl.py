@@ -8,7 +8,7 @@ runtime records when the block exits, and ``run_until_complete`` runs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 from ..._kernel.task import TaskHandle
 from ..description.finalized import FinalizedNode
@@ -17,6 +17,9 @@ from ..control.report import RunReport
 from ..description.namespace import FlowHDLView
 from .endings import DEADLOCK_GRACE_SECONDS
 from .flow import DEFAULT_MAX_RECORDS, Flow
+
+if TYPE_CHECKING:  # (loaded when a watch is made)
+    from .watching import Watch
 
 
 class FlowHDL(FlowHDLView):
@@ -38,7 +41,7 @@ class FlowHDL(FlowHDLView):
     """
 
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
-    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume", "last_report", "run_async")
+    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume", "last_report", "run_async", "watch")
     _is_flow: ClassVar[bool] = True
 
     def __init__(
@@ -78,6 +81,10 @@ class FlowHDL(FlowHDLView):
     def _finalize(self) -> None:
         super()._finalize()
         self._flow._build()  # runtime records and static analysis now, not in the first run
+
+    def watch(self, node: Any, *args: Any, **kwargs: Any) -> Watch:
+        """Iterate what ``node`` publishes while the flow runs (see ``Flow.watch``)."""
+        return self._flow.watch(node, *args, **kwargs)
 
     async def run_async(self, *args: Any, **kwargs: Any) -> RunReport:
         """Run the flow from asyncio code without blocking its loop (see ``Flow.run_async``)."""

@@ -14,6 +14,7 @@ as instruments see it.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..._kernel.commands import Park
@@ -92,6 +93,16 @@ NO_ARGS: list[Any] = []
 
 
 
+def observe(state: NodeState, observer: Callable[[NodeState, Any, int], None]) -> None:
+    """Call ``observer(state, data, run_level)`` for everything ``state`` publishes from now on."""
+    state.observers = [*(state.observers or ()), observer]
+
+
+def unobserve(state: NodeState, observer: Callable[[NodeState, Any, int], None]) -> None:
+    remaining = [o for o in state.observers or () if o != observer]  # (!=: bound methods are new objects each time)
+    state.observers = remaining or None
+
+
 def invoker(draft: Any) -> Any:
     """What calls a node's code: a function node's own function (its generated ``call`` only
     passes the arguments on, one frame per evaluation), else the draft's bound ``call``."""
@@ -141,6 +152,7 @@ class NodeState:
         "attempts",
         "rank",
         "invoke",
+        "observers",
     )
 
     def __init__(self, node: FinalizedNode, order: int) -> None:
@@ -185,6 +197,9 @@ class NodeState:
         self.attempts = 0  # attempts of the evaluation in progress (retries)
         self.rank = NORMAL  # order among runnable nodes (``priority=``, see RANKS)
         self.invoke = invoker(self.draft)  # calls the node's code with the gathered arguments
+        # ``observe(state, data, run_level)`` for every value and chunk it publishes (checkpoints,
+        # watchers); None when nobody observes it, the plain path
+        self.observers: list[Callable[[NodeState, Any, int], None]] | None = None
 
     def is_out(self) -> bool:
         """Failed or skipped: not evaluated again in this run (nobody waits for it to read)."""

@@ -62,7 +62,6 @@ class Run:
         # ``seq`` grows by at least one per evaluation: once it reaches ``trim_at`` the recorder may
         # be at its bound (cheaper to check per evaluation than the recorder's length)
         self.trim_at = 0
-        self.checkpointer: Any = None  # ``checkpointing.Checkpointer`` of a run with a checkpoint
         self.cache: Any = None  # the ``control.checkpoint.Store`` of ``@node(cache=True)`` evaluations
 
     # -- the run's lifecycle --------------------------------------------------------------------
