@@ -60,6 +60,7 @@ _LAZY = {
     "Semaphore": "._sync",
     "fail_after": "._timeouts",
     "from_asyncio": "._asyncio_bridge",
+    "to_process": "._kernel.processes",
     "move_on_after": "._timeouts",
     "NodeTaskStatus": "._graph.runtime.task_status",
     "RunReport": "._graph.control.report",
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
     from ._graph.control.report_details import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunTotals
     from ._timeouts import fail_after, move_on_after
     from ._asyncio_bridge import from_asyncio
+    from ._kernel.processes import to_process
 
 
 def __getattr__(name: str) -> Any:
@@ -184,5 +186,6 @@ __all__ = [
     "fail_after",
     "from_asyncio",
     "move_on_after",
+    "to_process",
     "to_thread",
 ]

@@ -4,10 +4,9 @@ Theory of operation: asyncio code only runs on an asyncio event loop, and flowno
 one. The first ``from_asyncio`` of a run starts one asyncio loop on a helper thread
 (``AsyncioHelper``), kept for the rest of the run; every call hands its coroutine to that loop
 (``asyncio.run_coroutine_threadsafe``: one task each, no thread per call). The calling task parks
-until the asyncio task is done, which the helper reports through the flowno loop's
-``call_soon_threadsafe``; meanwhile the park is an outside wait (``EventLoop.outside_wait``), so the
-run is not taken for deadlocked and a virtual clock waits for the answer. Cancelling the awaiting
-task (a node timeout, ``flow.cancel()``, the end of the run) cancels the asyncio task. When the run
+until the asyncio task is done (``_kernel.futures.wait_for_future``: an outside wait, so the run
+is not taken for deadlocked and a virtual clock waits for the answer). Cancelling the awaiting task
+(a node timeout, ``flow.cancel()``, the end of the run) cancels the asyncio task. When the run
 ends (``EventLoop.at_run_end``) the helper cancels what is still running on it, lets those tasks
 finish their clean-up, closes its loop and joins its thread.
 """
@@ -21,10 +20,9 @@ from collections.abc import Awaitable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from ._kernel.futures import wait_for_future
 from ._kernel.loop import EventLoop, current_event_loop
-from ._kernel.parking import ParkingLot
 from ._kernel.task import CURRENT_TASK
-from ._kernel.traps import park_trap
 
 T = TypeVar("T")
 
@@ -88,20 +86,6 @@ def _release(loop: EventLoop) -> None:
         helper.close()
 
 
-class _Done:
-    """The waitable of one asyncio call: the calling task parks here until its future is done."""
-
-    __slots__ = ("lot", "finished")
-
-    def __init__(self) -> None:
-        self.lot = ParkingLot()
-        self.finished = False
-
-    def set(self) -> None:  # on the flowno loop's thread
-        self.finished = True
-        self.lot.unpark_all()
-
-
 async def from_asyncio(awaitable: Awaitable[T]) -> T:
     """Await asyncio code inside a flowno_core node or task, and return its result.
 
@@ -126,17 +110,7 @@ async def from_asyncio(awaitable: Awaitable[T]) -> T:
     if loop is None or CURRENT_TASK.get() is None:
         raise RuntimeError("from_asyncio() must be awaited inside a flowno_core task (a node, or a task of a flow's loop)")
     coroutine = awaitable if asyncio.iscoroutine(awaitable) else _awaiting(awaitable)
-    future = helper_for(loop).submit(coroutine)
-    done = _Done()
-    future.add_done_callback(lambda _: loop.call_soon_threadsafe(done.set))
-    try:
-        with loop.outside_wait():
-            while not done.finished:
-                await park_trap(done.lot.park_command)
-    except BaseException:
-        future.cancel()  # (cancels the asyncio task: its own clean-up runs on the helper)
-        raise
-    return future.result()
+    return await wait_for_future(loop, helper_for(loop).submit(coroutine))
 
 
 async def _awaiting(awaitable: Awaitable[T]) -> T:
