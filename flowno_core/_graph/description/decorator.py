@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
-from typing import Any, ParamSpec, Protocol, TypeVar, Unpack, overload
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, Unpack, overload
 
 from ...errors import NodeConfigurationError, NodeConfigurationWarning
 from ..control.policy import ControlOptions, NodeOptions, checked_options, optional_ports
@@ -85,8 +85,10 @@ def function_node(
     accumulate: Any,
     control: NodeOptions | None = None,
     optional: Iterable[str] | None = None,
+    offload: Any = None,
 ) -> type[DraftNode]:
-    """The node class for an async function (or async generator function)."""
+    """The node class for an async function (or async generator function), or for a plain function
+    with ``offload=``."""
     owner = getattr(func, "__name__", repr(func))
     names = _stream_in_names(stream_in, owner)
     _check_accumulate(accumulate, owner)
@@ -104,6 +106,10 @@ def function_node(
         return user_function(*args)
 
     call.calls_wrapped = True  # type: ignore[attr-defined]  # (the runtime calls ``__wrapped__`` itself)
+    if offload is not None:
+        from .offload import offloaded_call  # (imported on first use: it loads the process pool's code)
+
+        call = offloaded_call(func, offload, owner)
 
     namespace: dict[str, Any] = {
         "_minimum_run_level": [1 if p.name in names else 0 for p in parameters],
@@ -243,6 +249,12 @@ class NodeDecoratorWithOptions(Protocol):
     def __call__(self, func_or_cls: type[C], /) -> Any: ...
 
 
+class OffloadDecorator(Protocol):
+    """``@node(offload=...)``: decorates a plain ``def`` function."""
+
+    def __call__(self, func: Callable[P, R], /) -> NodeClass[P, R]: ...
+
+
 class NodeDecorator:
     """``@node``, ``@node(stream_in=[...], multiple_outputs=..., accumulate=..., <run control>)`` and
     ``@node.template``.
@@ -289,6 +301,20 @@ class NodeDecorator:
         func_or_cls: None = None,
         /,
         *,
+        offload: Literal["thread", "process"],
+        stream_in: Iterable[str] | None = None,
+        multiple_outputs: bool = False,
+        accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        optional: Iterable[str] | None = None,
+        **control: Unpack[ControlOptions],
+    ) -> "OffloadDecorator": ...
+
+    @overload
+    def __call__(
+        self,
+        func_or_cls: None = None,
+        /,
+        *,
         stream_in: Iterable[str] | None = None,
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
@@ -305,16 +331,21 @@ class NodeDecorator:
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
         optional: Iterable[str] | None = None,
+        offload: Literal["thread", "process"] | None = None,
         **control: Unpack[ControlOptions],
     ) -> Any:
         def decorate(target: Any) -> type[DraftNode]:
             owner = getattr(target, "__name__", repr(target))
             options = checked_options(f"@node {owner}", **control) or None
             if isinstance(target, type):
+                if offload is not None:
+                    raise NodeConfigurationError(
+                        f"@node(offload={offload!r}) on class {owner}: offload applies to a plain `def` function node"
+                    )
                 return class_node(target, stream_in, multiple_outputs, accumulate, options, optional)
             if not callable(target):
                 raise NodeConfigurationError(f"@node decorates an async function or a class, not {target!r}")
-            return function_node(target, stream_in, multiple_outputs, accumulate, options, optional)
+            return function_node(target, stream_in, multiple_outputs, accumulate, options, optional, offload)
 
         if func_or_cls is None:
             return decorate
