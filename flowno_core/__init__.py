@@ -61,6 +61,7 @@ _LAZY = {
     "fail_after": "._timeouts",
     "from_asyncio": "._asyncio_bridge",
     "to_process": "._kernel.processes",
+    "to_dask": "._dask",
     "move_on_after": "._timeouts",
     "NodeTaskStatus": "._graph.runtime.task_status",
     "RunReport": "._graph.control.report",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
     from ._timeouts import fail_after, move_on_after
     from ._asyncio_bridge import from_asyncio
     from ._kernel.processes import to_process
+    from ._dask import to_dask
 
 
 def __getattr__(name: str) -> Any:
@@ -186,6 +188,7 @@ __all__ = [
     "fail_after",
     "from_asyncio",
     "move_on_after",
+    "to_dask",
     "to_process",
     "to_thread",
 ]

@@ -301,7 +301,7 @@ class NodeDecorator:
         func_or_cls: None = None,
         /,
         *,
-        offload: Literal["thread", "process"],
+        offload: Literal["thread", "process"] | Any,
         stream_in: Iterable[str] | None = None,
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
@@ -331,7 +331,7 @@ class NodeDecorator:
         multiple_outputs: bool = False,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
         optional: Iterable[str] | None = None,
-        offload: Literal["thread", "process"] | None = None,
+        offload: Literal["thread", "process"] | Any = None,
         **control: Unpack[ControlOptions],
     ) -> Any:
         def decorate(target: Any) -> type[DraftNode]:

@@ -1,11 +1,12 @@
-"""``@node(offload="thread" | "process")``: a plain ``def`` node whose body runs off the loop.
+"""``@node(offload="thread" | "process" | dask_client)``: a plain ``def`` node whose body runs off the loop.
 
-Theory of operation: the node's ``call`` returns a coroutine that awaits ``to_thread`` or
-``to_process`` with the user's function, so the runtime sees an ordinary async node. A process
-cannot receive the function itself by name (the module's name for it is now the node class), so it
-gets a ``FunctionByName``: the module and qualified name, resolved in the worker to the node class
-and from there to its ``__wrapped__`` function. That needs a function at module level, which is
-checked when the decorator runs.
+Theory of operation: the node's ``call`` returns a coroutine that awaits ``to_thread``,
+``to_process`` or ``to_dask`` with the user's function, so the runtime sees an ordinary async node.
+A worker process cannot receive the function itself by name (the module's name for it is now the
+node class), so it gets a ``FunctionByName``: the module and qualified name, resolved in the worker
+to the node class and from there to its ``__wrapped__`` function. That needs a function at module
+level, which is checked when the decorator runs. dask pickles with cloudpickle, which sends a
+function by value when its name does not lead back to it, so a cluster takes the function itself.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ class FunctionByName:
 
 def offloaded_call(func: Callable[..., Any], offload: Any, owner: str) -> Callable[..., Coroutine[Any, Any, Any]]:
     """The ``call`` of a node whose plain ``def`` body runs on a worker thread or process."""
-    if offload not in OFFLOADS:
+    to_cluster = callable(getattr(offload, "submit", None))  # a dask.distributed Client
+    if not to_cluster and offload not in OFFLOADS:
         raise NodeConfigurationError(
-            f"@node(offload={offload!r}) on {owner}: offload takes one of {', '.join(map(repr, OFFLOADS))}"
+            f"@node(offload={offload!r}) on {owner}: offload takes one of {', '.join(map(repr, OFFLOADS))} "
+            "or a dask.distributed Client"
         )
     if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
         raise NodeConfigurationError(
@@ -58,6 +61,14 @@ def offloaded_call(func: Callable[..., Any], offload: Any, owner: str) -> Callab
             return await to_thread(func, *args)
 
         runner, target = on_a_thread, None
+    elif to_cluster:  # dask serialises with cloudpickle: the function goes by value where its name does not reach it
+
+        async def on_the_cluster(*args: Any) -> Any:
+            from ..._dask import to_dask  # (imported on first use: the optional extra)
+
+            return await to_dask(func, *args, client=offload)
+
+        runner = on_the_cluster
     else:
         qualname = getattr(func, "__qualname__", owner)
         if "<locals>" in qualname:
