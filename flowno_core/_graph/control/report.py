@@ -145,7 +145,7 @@ class ReportRecorder:
         excess = len(self.columns) // WIDTH - self.max_records
         if excess > 0:
             details = _details()
-            details.fold(self._tallies, details.decode(self.columns, self.unusual, self._first, excess))
+            details.fold(self._tallies, decode(self.columns, self.unusual, self._first, excess))
             del self.columns[: excess * WIDTH]
             self._first += excess
             self._dropped += excess
@@ -160,6 +160,28 @@ class ReportRecorder:
         report = RunReport(outcome, self.started, ended, self.wall_start, error, kept, self._tallies, self._dropped, self.nodes)
         self.columns, self.unusual, self._tallies, self._dropped = [], {}, {}, 0
         return report
+
+
+# ---------------------------------------------------------------------------------------- decoding
+def decode(
+    columns: list[Any], unusual: dict[int, tuple[Generation, str, int, BaseException | None]], first: int,
+    count: int | None = None,
+) -> list[RawRecord]:
+    """The first ``count`` records (all by default) as ``RawRecord`` tuples, statuses as their words
+    (``EvaluationStatus`` is a StrEnum: they compare and hash alike); with ``count``, their
+    ``unusual`` entries are taken out (the records are being dropped)."""
+    end = len(columns) if count is None else count * WIDTH
+    records: list[RawRecord] = []
+    number = first
+    for index in range(0, end, WIDTH):
+        key, final, started, ended = columns[index : index + WIDTH]
+        if final >= 0:
+            records.append((key, (final,), "succeeded", started, ended, 1, None))
+        else:
+            generation, status, attempts, error = unusual.pop(number) if count is not None else unusual[number]
+            records.append((key, generation, status, started, ended, attempts, error))
+        number += 1
+    return records
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -213,7 +235,7 @@ class RunReport:
 
     @cached_property
     def _raw(self) -> list[RawRecord]:
-        return _details().decode(*self._kept)
+        return decode(*self._kept)
 
     @cached_property
     def started_at(self) -> datetime:
@@ -275,7 +297,10 @@ class RunReport:
 
     def _record(self, raw: RawRecord) -> EvaluationRecord:
         key, generation, status, started, ended, attempts, error = raw
-        return _details().EvaluationRecord(self._node(key), self._names[key], generation, status, started, ended, attempts, error)
+        details = _details()
+        return details.EvaluationRecord(
+            self._node(key), self._names[key], generation, details.EvaluationStatus(status), started, ended, attempts, error
+        )
 
     # -- errors ------------------------------------------------------------------------------------
     def raise_for_errors(self) -> None:

@@ -14,7 +14,6 @@ from traceback import format_exception
 from typing import Any, NamedTuple, TypeAlias
 
 from ..rules.generations import Generation
-from .report import WIDTH
 
 class EvaluationStatus(enum.StrEnum):
     """How one evaluation ended (the values are the words used in JSON)."""
@@ -54,7 +53,7 @@ CLEAN_OUTCOMES = frozenset((RunOutcome.COMPLETED, RunOutcome.LIMIT_REACHED))
 #: is the node's key: its index in the recorder's ``nodes``.
 #: ``started`` and ``ended`` are loop-clock seconds, ``attempts`` counts the tries (retries + 1),
 #: ``error`` is the exception that ended the evaluation or None.
-RawRecord: TypeAlias = tuple[object, Generation, EvaluationStatus, float, float, int, BaseException | None]
+RawRecord: TypeAlias = tuple[object, Generation, str, float, float, int, BaseException | None]  # (str: a status word)
 NODE, GENERATION, STATUS, STARTED, ENDED, ATTEMPTS, ERROR = range(7)
 
 
@@ -266,27 +265,6 @@ def fold(tallies: dict[object, _Tally], records: Iterable[RawRecord]) -> None:
         tally.absorb(group)
 
 
-
-
-# ---------------------------------------------------------------------------------------- decoding
-def decode(
-    columns: list[Any], unusual: dict[int, tuple[Generation, str, int, BaseException | None]], first: int,
-    count: int | None = None,
-) -> list[RawRecord]:
-    """The first ``count`` records (all by default) as ``RawRecord`` tuples; with ``count``, their
-    ``unusual`` entries are taken out (the records are being dropped)."""
-    end = len(columns) if count is None else count * WIDTH
-    records: list[RawRecord] = []
-    number = first
-    for index in range(0, end, WIDTH):
-        key, final, started, ended = columns[index : index + WIDTH]
-        if final >= 0:
-            records.append((key, (final,), EvaluationStatus.SUCCEEDED, started, ended, 1, None))
-        else:
-            generation, status, attempts, error = unusual.pop(number) if count is not None else unusual[number]
-            records.append((key, generation, EvaluationStatus(status), started, ended, attempts, error))
-        number += 1
-    return records
 
 
 # ---------------------------------------------------------------------------------------- helpers
