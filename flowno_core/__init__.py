@@ -60,6 +60,7 @@ _LAZY = {
     "Semaphore": "._sync",
     "fail_after": "._timeouts",
     "from_asyncio": "._asyncio_bridge",
+    "from_asyncio_stream": "._asyncio_bridge",
     "to_process": "._kernel.processes",
     "to_dask": "._dask",
     "move_on_after": "._timeouts",
@@ -101,7 +102,7 @@ if TYPE_CHECKING:
     from ._graph.control.report import RunReport
     from ._graph.control.report_details import EvaluationRecord, EvaluationStatus, NodeSummary, RunOutcome, RunTotals
     from ._timeouts import fail_after, move_on_after
-    from ._asyncio_bridge import from_asyncio
+    from ._asyncio_bridge import from_asyncio, from_asyncio_stream
     from ._kernel.processes import to_process
     from ._dask import to_dask
 
@@ -187,6 +188,7 @@ __all__ = [
     "VirtualClock",
     "fail_after",
     "from_asyncio",
+    "from_asyncio_stream",
     "move_on_after",
     "to_dask",
     "to_process",

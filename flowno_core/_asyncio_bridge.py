@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Coroutine
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -111,6 +111,43 @@ async def from_asyncio(awaitable: Awaitable[T]) -> T:
         raise RuntimeError("from_asyncio() must be awaited inside a flowno_core task (a node, or a task of a flow's loop)")
     coroutine = awaitable if asyncio.iscoroutine(awaitable) else _awaiting(awaitable)
     return await wait_for_future(loop, helper_for(loop).submit(coroutine))
+
+
+async def from_asyncio_stream(iterable: AsyncIterable[T]) -> AsyncIterator[T]:
+    """Iterate an asyncio async iterator (a streaming SDK response) inside a flowno_core task.
+
+    Each item is fetched on the run's asyncio helper loop, one at a time (the asyncio side does
+    not run ahead of the reader). Leaving the loop early closes the asyncio iterator there (at the
+    latest when the run ends).
+
+    Example::
+
+        @node
+        async def Tokens(prompt: str):
+            async for token in from_asyncio_stream(sdk_client.stream(prompt)):
+                yield token                     # streamed on to the flow's readers
+    """
+    iterator = iterable.__aiter__()
+    finished = False
+    try:
+        while True:
+            try:
+                item = await from_asyncio(_next_item(iterator))
+            except StopAsyncIteration:
+                finished = True
+                return
+            yield item
+    finally:
+        close = getattr(iterator, "aclose", None)
+        loop = current_event_loop()
+        if not finished and close is not None and loop is not None:
+            # handed over without waiting: this may run while the generator is being closed (no
+            # await allowed then); the helper runs it, or closes the iterator when the run ends
+            helper_for(loop).submit(close())
+
+
+async def _next_item(iterator: AsyncIterator[T]) -> T:
+    return await iterator.__anext__()
 
 
 async def _awaiting(awaitable: Awaitable[T]) -> T:

@@ -10,7 +10,7 @@ import threading
 import httpx
 import pytest
 
-from flowno_core import FlowHDL, from_asyncio, node, to_thread
+from flowno_core import FlowHDL, from_asyncio, from_asyncio_stream, node, to_thread
 from flowno_core.io import HttpServer, ServerThread
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # real sockets and threads
@@ -172,3 +172,56 @@ def test_asyncio_code_awaited_directly_fails_with_a_hint_to_the_bridge():
         f.run_until_complete()
     assert any("from_asyncio" in note for note in info.value.__notes__)
     assert any("Direct#" in note for note in info.value.__notes__)
+
+
+def test_an_asyncio_stream_feeds_a_streaming_node():
+    async def sdk_tokens(prompt: str):  # an asyncio async generator, like a streaming SDK response
+        for word in prompt.split():
+            await asyncio.sleep(0.001)
+            yield word + " "
+
+    @node
+    async def Tokens(prompt: str):
+        async for token in from_asyncio_stream(sdk_tokens(prompt)):
+            yield token
+
+    @node(stream_in=["tokens"])
+    async def Shout(tokens):
+        async for token in tokens:
+            yield token.upper()
+
+    with FlowHDL() as f:
+        f.tokens = Tokens("stream these words")
+        f.shout = Shout(f.tokens)
+    f.run_until_complete()
+    assert f.tokens.get_data() == ("stream these words ",)
+    assert f.shout.get_data() == ("STREAM THESE WORDS ",)
+
+
+def test_leaving_an_asyncio_stream_early_closes_it_on_the_asyncio_side():
+    closed = threading.Event()
+
+    async def endless():
+        try:
+            n = 0
+            while True:
+                await asyncio.sleep(0)
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    @node
+    async def FirstThree() -> list[int]:
+        seen = []
+        async for n in from_asyncio_stream(endless()):
+            seen.append(n)
+            if len(seen) == 3:
+                break
+        return seen
+
+    with FlowHDL() as f:
+        f.first = FirstThree()
+    f.run_until_complete()
+    assert f.first.get_data() == ([0, 1, 2],)
+    assert closed.is_set()
