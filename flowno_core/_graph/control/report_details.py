@@ -62,7 +62,8 @@ class EvaluationRecord:
     """One evaluation of one node: what it computed, how it ended, when, and after how many tries.
 
     (Records, summaries and totals are plain classes and named tuples rather than dataclasses:
-    the report module loads with a process's first run, and three dataclasses cost it about 2 ms.)
+    this module loads on a report's first read, often in a process's first run, where three
+    dataclasses cost about 2 ms.)
     """
 
     __slots__ = ("node", "node_name", "generation", "status", "started", "ended", "attempts", "error", "_traceback")
