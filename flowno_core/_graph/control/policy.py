@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 ON_ERROR = ("stop", "continue", "skip")
-PRIORITIES = {"high": 0, "normal": 1, "low": 2}
+PRIORITIES = ("high", "normal", "low")  # (their order among runnable nodes: ``runtime.records.RANKS``)
 
 
 class ControlOptions(TypedDict, total=False):

@@ -44,7 +44,7 @@ from ..rules.generations import inc_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply
 from ..rules.markers import InputSkipped, Skipped, StreamSkipped
 from . import controlled
-from .endings import Endings
+from .endings import Endings, add_failure_notes
 from .records import Chunk, NodeState, Resume, keeps_going
 from .run import Run
 from .run_control import RunControl
@@ -195,7 +195,7 @@ class Evaluator:
         except BaseException as error:  # KeyboardInterrupt, SystemExit, ...: they end the run, named
             if not isinstance(error, GeneratorExit):
                 target = inc_generation(state.data.gen, int(is_generator))
-                _note(error, state, target)
+                add_failure_notes(error, state, target)
                 recorder.add(state.order, target, CANCELLED, started, now(), state.attempts or 1, error)
             raise
 
@@ -552,12 +552,6 @@ def _stitch(state: NodeState) -> None:
     for index in state.defaulted:
         ports[index].stitch_level_0 += 1
     state.defaulted = []
-
-
-def _note(error: BaseException, state: NodeState, target: Any) -> None:
-    note = f"raised by node {state.node!r} while computing generation {target}"
-    if note not in getattr(error, "__notes__", ()):
-        error.add_note(note)
 
 
 def _reraised_cancel() -> BaseException:
