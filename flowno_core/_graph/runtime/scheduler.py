@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ..._kernel.current import current_task_object
 from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError, TerminateLimitReached
 from ..description.ports import EMPTY
@@ -365,7 +366,7 @@ class Scheduler:
         # The consumer waits for no one, so it stays RUNNING; an instrument still sees the stall
         # flowno reported (STALLED makes no other difference during the step).
         consumer = conn.consumer
-        watched = run.observer is not None
+        watched = run.observer is not None and _reads_in_own_task(consumer)
         if watched:
             consumer.stalled_on = conn
             apply(consumer, STALL, run)
@@ -391,12 +392,17 @@ class Scheduler:
             self.resume_producer(producer)  # (if it is not parked, it is letting its readers run first)
         else:
             self.want_more(producer)
-        consumer.stalled_on = conn
-        apply(consumer, STALL, run)
-        await park_trap(conn.park_command)
-        if consumer.phase is STALLED:
-            apply(consumer, UNSTALL, run)
-        consumer.stalled_on = None
+        own = _reads_in_own_task(consumer)
+        if own:
+            consumer.stalled_on = conn
+            apply(consumer, STALL, run)
+        try:
+            await park_trap(conn.park_command)
+        finally:  # also when the wait is cancelled (a timeout around the read, a cancelled helper task)
+            if own:
+                if consumer.phase is STALLED:
+                    apply(consumer, UNSTALL, run)
+                consumer.stalled_on = None
 
     def gathered_final(self, conn: Connection) -> None:
         """A level-0 consumer read the producer's latest final value (the barrier counts down)."""
@@ -407,6 +413,12 @@ class Scheduler:
             producer.level0_pending = 0
             if producer.phase is BARRIER and producer.slot.wake():
                 self.run.stamp(producer)
+
+
+def _reads_in_own_task(consumer: NodeState) -> bool:
+    """The node's evaluation itself reads (not a helper task it spawned, which may read while the
+    evaluation does something else, such as publishing a chunk): only then is the node STALLED."""
+    return consumer.phase is NodePhase.RUNNING and current_task_object() is consumer.task
 
 
 def _no_reader_starting(producer: NodeState) -> bool:
