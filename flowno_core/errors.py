@@ -159,6 +159,25 @@ class StreamCancelled(Exception):
         super().__init__(message)
 
 
+class SkipGeneration(Exception):
+    """Raise it in a node to skip the generation it is computing: not an error.
+
+    The node publishes a ``Skipped`` marker instead of a value (a streaming node ends its lap with
+    it), so its dependants skip that generation too, and a port listed in ``optional=[...]`` takes
+    its default instead. The run report records the evaluation as skipped; nothing is retried or
+    logged, whatever the node's ``on_error``. The marker's ``error`` is this exception (its message
+    says why).
+
+    Example::
+
+        @node
+        async def OnlyWorkdays(day: str) -> str:
+            if day in ("Sat", "Sun"):
+                raise SkipGeneration(f"{day} is a weekend")
+            return day
+    """
+
+
 class RunFailed(Exception):
     """Raised by ``RunReport.raise_for_errors()`` when a run had failed or timed-out evaluations,
     raised an error, or did not end by itself (cancelled, deadlocked, timed out).

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ..._kernel.traps import sleep_trap
 from ..._timeouts import fail_after
-from ...errors import NodeTimeoutError
+from ...errors import NodeTimeoutError, SkipGeneration
 from ..control.policy import Policy
 from ..rules.generations import Generation, inc_generation
 from ..rules.lifecycle import LapPhase, NodeEvent, NodePhase, RunPhase, apply
@@ -103,9 +103,11 @@ async def _publish(evaluator: Publisher, state: NodeState, data: Any) -> None:
 
 
 def _may_retry(state: NodeState, policy: Policy, error: BaseException) -> bool:
-    """Another attempt is allowed: attempts left, a retryable error, and nothing published yet."""
+    """Another attempt is allowed: attempts left, a retryable error (a requested skip is not an
+    error), and nothing published yet."""
     return (
         state.attempts <= policy.retries
+        and not isinstance(error, SkipGeneration)
         and policy.retries_on(error)
         and state.phase is NodePhase.RUNNING
         and state.lap_phase is not LapPhase.OPEN
@@ -141,6 +143,12 @@ async def drop(evaluator: Publisher, state: NodeState, error: BaseException, tar
     )
     apply(state, NodeEvent.DROP, run)
     await publish_marker(evaluator, state, Skipped(state.node, target, error, failed))
+
+
+async def skip_requested(evaluator: Publisher, state: NodeState, request: SkipGeneration, target: Generation) -> None:
+    """The node's code raised SkipGeneration: publish a marker for the generation (not a failure)."""
+    apply(state, NodeEvent.DROP, evaluator.run)
+    await publish_marker(evaluator, state, Skipped(state.node, target, request, False))
 
 
 async def publish_marker(evaluator: Publisher, state: NodeState, marker: Skipped) -> None:

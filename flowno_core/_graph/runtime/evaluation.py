@@ -33,6 +33,7 @@ from ...errors import (
     MissingDefaultError,
     NodeTimeoutError,
     NotAsyncNodeError,
+    SkipGeneration,
     StreamCancelled,
     TaskCancelled,
     TerminateLimitReached,
@@ -183,7 +184,10 @@ class Evaluator:
             if run.stopping:
                 recorder.add(state.order, target, CANCELLED, started, now(), attempts, error)
                 return
-            if policy is not None and policy.error_policy != "stop":
+            if isinstance(error, SkipGeneration):
+                recorder.add(state.order, target, SKIPPED, started, now(), attempts, error)
+                await controlled.skip_requested(self, state, error, target)
+            elif policy is not None and policy.error_policy != "stop":
                 status = TIMED_OUT if isinstance(error, NodeTimeoutError) else SKIPPED if policy.error_policy == "skip" else FAILED
                 recorder.add(state.order, target, status, started, now(), attempts, error)
                 await controlled.drop(self, state, error, target)
