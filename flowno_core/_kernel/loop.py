@@ -681,13 +681,14 @@ class EventLoop:
             self._cleanup.admit(task)
 
     def _cancel_at_checkpoint(self, task: Task, command: Any) -> None:
+        if command.__class__ is Spawn:
+            # the child starts and the task gets its handle (without it, the task could not cancel
+            # or join the child it started); the cancel waits for the task's next checkpoint
+            self._do_spawn(task, command)
+            return
         error = task.cancel_pending
         task.cancel_pending = None
-        if command.__class__ is Spawn:
-            child = self._new_child(task, command.coro)
-            if child is not None:
-                self._ready.appendleft(child)
-        elif command.__class__ is Exit:
+        if command.__class__ is Exit:
             self._do_exit(task, command)
             return
         reschedule(task, None, error)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from types import CoroutineType
 from typing import Any, TypeVar
 
-from flowno_core import DraftNode, TaskHandle, current_event_loop, move_on_after, spawn
+from flowno_core import DraftNode, TaskCancelled, TaskHandle, current_event_loop, move_on_after, spawn
 
 T = TypeVar("T")
 
@@ -58,7 +58,10 @@ def short_repr(value: Any, limit: int = 80) -> str:
 
 
 def add_item_note(error: BaseException, operator: str, what: str, index: int, item: Any) -> None:
-    """Say which item a user function failed on (the node and generation are noted by flowno_core)."""
+    """Say which item a user function failed on (the node and generation are noted by flowno_core).
+    A cancellation that arrived while the function ran is not its failure: it gets no note."""
+    if isinstance(error, TaskCancelled):
+        return
     error.add_note(f"{operator}: {what} failed on item #{index}: {short_repr(item)}")
 
 

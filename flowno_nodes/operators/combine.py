@@ -11,9 +11,10 @@ and stops the other readers.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-from flowno_core import AsyncQueue, Stream
+from flowno_core import AsyncQueue, Stream, TaskCancelled
 
 from ._support import Failure, Helpers, variadic_stream_node
 
@@ -28,6 +29,8 @@ async def _arrivals(sources: tuple[Stream[Any], ...]) -> AsyncIterator[tuple[int
         try:
             async for item in stream:
                 await queue.put((index, item))
+        except TaskCancelled:  # the node is done with its sources (it closes its helpers)
+            raise
         except Exception as error:  # handed to the node, which raises it
             await queue.put((index, Failure(error)))
             return
@@ -48,19 +51,21 @@ async def _arrivals(sources: tuple[Stream[Any], ...]) -> AsyncIterator[tuple[int
 
 
 async def _merge(*sources: Stream[Any]) -> AsyncIterator[Any]:
-    async for _, item in _arrivals(sources):
-        yield item
+    async with aclosing(_arrivals(sources)) as arrivals:  # (closed here, so its helpers stop here)
+        async for _, item in arrivals:
+            yield item
 
 
 async def _zip_latest(*sources: Stream[Any]) -> AsyncIterator[tuple[Any, ...]]:
     latest: list[Any] = [_END] * len(sources)
     missing = len(sources)
-    async for index, item in _arrivals(sources):
-        if latest[index] is _END:
-            missing -= 1
-        latest[index] = item
-        if not missing:
-            yield tuple(latest)
+    async with aclosing(_arrivals(sources)) as arrivals:
+        async for index, item in arrivals:
+            if latest[index] is _END:
+                missing -= 1
+            latest[index] = item
+            if not missing:
+                yield tuple(latest)
 
 
 async def _concat(*sources: Stream[Any]) -> AsyncIterator[Any]:

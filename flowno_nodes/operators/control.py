@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flowno_core import AsyncQueue, DraftNode, SkipGeneration, node, to_thread
+from flowno_core import AsyncQueue, DraftNode, SkipGeneration, TaskCancelled, node, to_thread
 
 from .._wiring import with_keywords
 from ._support import Failure, Helpers, add_item_note, call, is_async_callable, short_repr
@@ -89,6 +89,8 @@ async def foreach(items: Iterable[Any], fn: Callable[[Any], Any], max_workers: i
             taken += 1
             try:
                 results[index] = await fn(work[index]) if on_loop else await to_thread(fn, work[index])
+            except TaskCancelled:  # the node is done (it closes its helpers)
+                raise
             except Exception as error:
                 add_item_note(error, "foreach", "fn", index, work[index])
                 await done.put(Failure(error))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-from flowno_core import AsyncQueue, Stream, node, sleep
+from flowno_core import AsyncQueue, Stream, TaskCancelled, node, sleep
 
 from .._wiring import with_keywords
 from ._support import Failure, Helpers, next_before, now
@@ -103,10 +103,11 @@ async def debounce(source: Stream[T], seconds: float) -> AsyncIterator[T]:
 
 @with_keywords
 @node(stream_in=["source"])
-async def delay(source: Stream[T], seconds: float) -> AsyncIterator[T]:
+async def delay(source: Stream[T], seconds: float, max_pending: int = 1000) -> AsyncIterator[T]:
     """Pass every item on ``seconds`` after it arrived, keeping the spacing between items.
 
-    The items in transit are held meanwhile (as many as arrive within ``seconds``).
+    The items in transit are held meanwhile, at most ``max_pending``: when that many wait, the node
+    stops reading its source until one is passed on (those later items are then late).
 
     >>> from flowno_core import FlowHDL, VirtualClock, current_event_loop
     >>> from flowno_nodes import apply, collect, delay, interval
@@ -120,14 +121,18 @@ async def delay(source: Stream[T], seconds: float) -> AsyncIterator[T]:
     ([(1.5, 0), (2.5, 1)],)
     """
     _check_seconds("delay", "seconds", seconds)
-    in_transit: AsyncQueue[tuple[float, Any]] = AsyncQueue()
+    if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+        raise ValueError(f"delay(): max_pending must be an int >= 1, got {max_pending!r}")
+    in_transit: AsyncQueue[tuple[float, Any]] = AsyncQueue(maxsize=max_pending)
     ended = object()
 
     async def receive() -> None:
         try:
             async for item in source:
                 await in_transit.put((now() + seconds, item))
-        except Exception as error:
+        except TaskCancelled:  # the node is done (it closes its helpers)
+            raise
+        except Exception as error:  # handed to the node, which raises it
             await in_transit.put((now(), Failure(error)))
             return
         await in_transit.put((now() + seconds, ended))

@@ -144,8 +144,9 @@ def make_stream(demand: Demand, conn: Connection) -> "Stream[Any]":
         conn.bound_lap = conn.consumed_lap = producer.lap
         return Stream(demand, conn, producer.lap)
     final = producer.data.get(0)
-    value = None if final is None else final[conn.output_index]
-    return ValueStream(demand, conn, value)
+    if final is None or final.__class__ is Skipped:  # (a skipped generation: the marker itself)
+        return ValueStream(demand, conn, final)
+    return ValueStream(demand, conn, final[conn.output_index])
 
 
 # -- the consumer's view ---------------------------------------------------------------------------
@@ -286,6 +287,11 @@ class ValueStream(Stream[T]):
             self._ended()
             raise StopAsyncIteration
         self._done = True
+        if self._value.__class__ is Skipped:  # the producer skipped: skip too, or just end (optional)
+            if self._conn.port_index in self._conn.consumer.optional:
+                self._ended()
+                raise StopAsyncIteration
+            raise StreamSkipped(self._value)  # type: ignore[arg-type]
         instrument = self._demand.instrument
         if instrument is not None:
             instrument.on_stream_next(self, self._value)

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from flowno_core.lowlevel import current_task_object
 from flowno_core import (
     AsyncQueue,
     Condition,
@@ -449,3 +450,34 @@ async def test_cancel_in_to_thread_abandons_the_call(real_clock):
     assert await to_thread(finished.wait, 30) is True
     await sleep(0)
     assert probe.events == ["cancelled", ("after", 0.0)]
+
+
+async def test_a_cancel_that_arrives_during_a_step_that_spawns_still_hands_over_the_childs_handle(virtual_clock) -> None:
+    """The cancel arrives while the task runs (here it cancels itself; a producer stepped inline
+    can do the same); the step ends in a spawn: the child starts, the task gets its handle (so it
+    can stop the child), and the cancel comes at its next wait."""
+    log: list[str] = []
+
+    async def child() -> None:
+        try:
+            await sleep(60)
+        finally:
+            log.append("child cleaned up")
+
+    async def spawner() -> None:
+        current_task_object().handle.cancel()
+        handle = await spawn(child())
+        log.append("got the handle")
+        try:
+            await sleep(60)
+        except TaskCancelled:
+            log.append("cancelled at the next wait")
+            await handle.cancel()
+            raise
+
+    task = await spawn(spawner())
+    try:
+        await task.join()
+    except TaskCancelled:
+        pass
+    assert log == ["got the handle", "cancelled at the next wait", "child cleaned up"]

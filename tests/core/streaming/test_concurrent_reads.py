@@ -113,3 +113,30 @@ def test_stalls_seen_by_an_instrument_are_the_evaluations_own() -> None:
         f.run_until_complete()
     assert f.count.get_data() == (5,)
     assert "Count" in stalled and "Merge" not in stalled  # Merge's helpers wait, not its evaluation
+
+
+def test_a_stream_input_fed_by_a_skipped_value_skips_or_ends_when_optional() -> None:
+    from flowno_core import SkipGeneration, Skipped
+
+    @node
+    async def Nothing() -> int:
+        raise SkipGeneration("nothing today")
+
+    @node(stream_in=["values"])
+    async def Total(values: Stream[int]) -> int:
+        return sum([value async for value in values])
+
+    @node(stream_in=["values"], optional=["values"])
+    async def TotalOrZero(values: Stream[int] = None) -> int:  # type: ignore[assignment]
+        return sum([value async for value in values])
+
+    f = vflow()
+    with f:
+        f.nothing = Nothing()
+        f.total = Total(f.nothing)
+        f.total_or_zero = TotalOrZero(f.nothing)
+    report = f.run_until_complete()
+    assert isinstance(f.total.get_data(), Skipped)
+    assert f.total_or_zero.get_data() == (0,)
+    statuses = {(repr(record.node), str(record.status)) for record in report.evaluations}
+    assert any("Total#" in name and "skipped" in status for name, status in statuses), statuses
