@@ -41,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.environ.get("BENCH_VENV") or os.path.join(ROOT, ".bench-venv")
-BENCHES = ["kernel", "flow", "stream", "http", "startup", "bridge"]
+BENCHES = ["kernel", "flow", "stream", "http", "startup", "bridge", "library"]
 REQUIREMENTS = ["flowno==0.1.19", "aiostream", "h11"]
 
 

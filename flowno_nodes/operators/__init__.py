@@ -3,7 +3,9 @@
 Names are lowercase verbs, like ``itertools`` and aiostream, and none shadows a builtin
 (``keep`` filters, ``enumerate_items`` numbers, ``count_items`` counts). Each is a node class (or,
 for the nodes with any number of inputs, a function returning a node) taking its inputs by position
-or by name: ``batch(f.lines, size=100)``.
+or by name: ``batch(f.lines, size=100)``. A streaming operator's final value (what a plain input
+reading it receives) is its last item, so it takes constant memory on an endless stream; use
+``collect``, ``reduce`` or ``count_items`` to turn a whole stream into one value.
 """
 
 from __future__ import annotations

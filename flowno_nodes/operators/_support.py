@@ -13,7 +13,7 @@ the flow stopping). So no operator leaves a task behind.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from types import CoroutineType
 from typing import Any, TypeVar
 
@@ -44,12 +44,30 @@ def check_callable(operator: str, name: str, fn: Any) -> None:
         raise TypeError(f"{operator}(): {name} must be a function (sync or async), got {fn!r}")
 
 
+#: result types that are never awaitable (checked first: ``inspect.isawaitable`` is slow)
+PLAIN_TYPES = frozenset((int, float, bool, str, bytes, tuple, list, dict, set, type(None)))
+
+
+def must_await(result: Any) -> bool:
+    """True if a user function's result is to be awaited (it was an ``async def``)."""
+    cls = result.__class__
+    if cls in PLAIN_TYPES:
+        return False
+    return cls is CoroutineType or inspect.isawaitable(result)
+
+
 async def call(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)``, awaited if it returned a coroutine or another awaitable."""
     result = fn(*args)
-    if result.__class__ is CoroutineType or inspect.isawaitable(result):
+    if must_await(result):
         return await result
     return result
+
+
+def last_item(accumulated: tuple[Any, ...], chunk: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The final value of a streaming operator: its last item. (The engine's default combines every
+    chunk, which for lists, tuples and strings holds the whole stream in memory.)"""
+    return chunk
 
 
 def short_repr(value: Any, limit: int = 80) -> str:
@@ -67,7 +85,10 @@ def add_item_note(error: BaseException, operator: str, what: str, index: int, it
 
 def now() -> float:
     """The running loop's clock (virtual time under a VirtualClock)."""
-    return current_event_loop().time()
+    loop = current_event_loop()
+    if loop is None:
+        raise RuntimeError("flowno_nodes operators run inside a flow (no event loop is running)")
+    return loop.time()
 
 
 async def next_before(items: AsyncIterator[T], seconds: float | None) -> tuple[bool, T | None]:
@@ -90,14 +111,19 @@ class Helpers:
             ...
     """
 
-    __slots__ = ("tasks",)
+    __slots__ = ("tasks", "_tidy_at")
 
     def __init__(self) -> None:
         self.tasks: list[TaskHandle[Any]] = []
+        self._tidy_at = 16
 
     async def start(self, coro: Coroutine[Any, Any, T]) -> TaskHandle[T]:
         handle = await spawn(coro)
-        self.tasks.append(handle)
+        tasks = self.tasks
+        tasks.append(handle)
+        if len(tasks) >= self._tidy_at:  # forget the ended ones (a long stream starts many)
+            tasks[:] = [task for task in tasks if not task.done]
+            self._tidy_at = max(16, 2 * len(tasks))
         return handle
 
     async def __aenter__(self) -> "Helpers":
@@ -120,7 +146,7 @@ def variadic_stream_node(
 
     ``@node`` makes one port per parameter, so a node class is made per number of inputs (cached),
     all counting their instances together so that names (``merge#0``, ``merge#1``) stay unique.
-    ``body(*streams)`` is an async generator of items.
+    ``body(*streams)`` is an async generator of items; the final value is the last one.
     """
 
     class Base(DraftNode):  # type: ignore[type-arg]
@@ -129,6 +155,9 @@ def variadic_stream_node(
 
         def call(self, *streams: Any) -> Any:
             return _as_chunks(body(*streams))
+
+        def accumulate_streamed_data(self, accumulated: Any, chunk: Any) -> Any:
+            return last_item(accumulated, chunk)
 
         def increment_instance_counter(self) -> int:
             count = Base._instance_counter
@@ -155,7 +184,7 @@ def variadic_stream_node(
     return construct
 
 
-async def _as_chunks(items: AsyncIterator[Any]) -> AsyncIterator[tuple[Any]]:
+async def _as_chunks(items: AsyncGenerator[Any, None]) -> AsyncGenerator[tuple[Any], None]:
     """A hand-written node yields output tuples: wrap each item of a one-output body."""
     try:
         async for item in items:

@@ -8,13 +8,13 @@ with the number of different items).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from typing import Any, TypeVar
 
 from flowno_core import Stream, node
 
 from .._wiring import with_keywords
-from ._support import NOTHING, add_item_note, call, check_callable
+from ._support import NOTHING, add_item_note, call, check_callable, last_item
 
 T = TypeVar("T")
 
@@ -91,8 +91,8 @@ async def count_items(source: Stream[Any]) -> int:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def distinct(source: Stream[T], key: Callable[[T], Hashable] | None = None) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def distinct(source: Stream[T], key: Callable[[T], Hashable] | None = None) -> AsyncGenerator[T, None]:
     """Stream each item whose ``key(item)`` (the item itself by default) has not been seen before.
 
     Keys must be hashable; for unhashable items (dicts, lists) pass a ``key`` that makes one.

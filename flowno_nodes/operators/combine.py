@@ -10,7 +10,7 @@ and stops the other readers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -21,7 +21,7 @@ from ._support import Failure, Helpers, variadic_stream_node
 _END = object()  # a source ended (queued by its reader)
 
 
-async def _arrivals(sources: tuple[Stream[Any], ...]) -> AsyncIterator[tuple[int, Any]]:
+async def _arrivals(sources: tuple[Stream[Any], ...]) -> AsyncGenerator[tuple[int, Any], None]:
     """``(source index, item)`` in the order items arrive, until every source has ended."""
     queue: AsyncQueue[tuple[int, Any]] = AsyncQueue(maxsize=len(sources))
 
@@ -50,13 +50,13 @@ async def _arrivals(sources: tuple[Stream[Any], ...]) -> AsyncIterator[tuple[int
                 yield index, item
 
 
-async def _merge(*sources: Stream[Any]) -> AsyncIterator[Any]:
+async def _merge(*sources: Stream[Any]) -> AsyncGenerator[Any, None]:
     async with aclosing(_arrivals(sources)) as arrivals:  # (closed here, so its helpers stop here)
         async for _, item in arrivals:
             yield item
 
 
-async def _zip_latest(*sources: Stream[Any]) -> AsyncIterator[tuple[Any, ...]]:
+async def _zip_latest(*sources: Stream[Any]) -> AsyncGenerator[tuple[Any, ...], None]:
     latest: list[Any] = [_END] * len(sources)
     missing = len(sources)
     async with aclosing(_arrivals(sources)) as arrivals:
@@ -68,7 +68,7 @@ async def _zip_latest(*sources: Stream[Any]) -> AsyncIterator[tuple[Any, ...]]:
                 yield tuple(latest)
 
 
-async def _concat(*sources: Stream[Any]) -> AsyncIterator[Any]:
+async def _concat(*sources: Stream[Any]) -> AsyncGenerator[Any, None]:
     for stream in sources:
         async for item in stream:
             yield item

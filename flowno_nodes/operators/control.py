@@ -69,7 +69,8 @@ async def foreach(items: Iterable[Any], fn: Callable[[Any], Any], max_workers: i
     """
     if isinstance(fn, type) and issubclass(fn, DraftNode):
         fn = getattr(fn, "__wrapped__", None) or _no_function(fn)
-    if not callable(fn):
+    function: Callable[[Any], Any] = fn
+    if not callable(function):
         raise TypeError(f"foreach(): fn must be a function (sync or async) or a function @node, got {fn!r}")
     if not (isinstance(max_workers, int) and max_workers >= 1):
         raise ValueError(f"foreach(): max_workers must be an int >= 1, got {max_workers!r}")
@@ -77,7 +78,7 @@ async def foreach(items: Iterable[Any], fn: Callable[[Any], Any], max_workers: i
     results: list[Any] = [None] * len(work)
     if not work:
         return results
-    on_loop = is_async_callable(fn)
+    on_loop = is_async_callable(function)
     done: AsyncQueue[Any] = AsyncQueue()
 
     taken = 0  # items handed to a worker so far (a free worker takes the next one)
@@ -88,7 +89,7 @@ async def foreach(items: Iterable[Any], fn: Callable[[Any], Any], max_workers: i
             index = taken
             taken += 1
             try:
-                results[index] = await fn(work[index]) if on_loop else await to_thread(fn, work[index])
+                results[index] = await function(work[index]) if on_loop else await to_thread(function, work[index])
             except TaskCancelled:  # the node is done (it closes its helpers)
                 raise
             except Exception as error:

@@ -6,20 +6,20 @@ flow asks for a new generation of it. Files are read by ``flowno_nodes.FileLines
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any, TypeVar
 
 from flowno_core import Inlet, node, sleep
 
 from .._wiring import with_keywords
-from ._support import now
+from ._support import last_item, now
 
 T = TypeVar("T")
 
 
 @with_keywords
-@node
-async def from_iterable(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+@node(accumulate=last_item)
+async def from_iterable(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
     """Stream the items of an iterable or an async iterable, one chunk each.
 
     A one-shot iterator (a generator object) is used up by the first run; pass a list, a range or
@@ -45,8 +45,8 @@ async def from_iterable(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[
 
 
 @with_keywords
-@node
-async def count(start: int | float = 0, step: int | float = 1, stop: int | float | None = None) -> AsyncIterator[Any]:
+@node(accumulate=last_item)
+async def count(start: int | float = 0, step: int | float = 1, stop: int | float | None = None) -> AsyncGenerator[Any, None]:
     """Stream ``start``, ``start + step``, ``start + 2*step``, ... up to ``stop`` (excluded), or
     without end when ``stop`` is None (end it downstream with ``take`` or ``take_while``).
 
@@ -72,8 +72,8 @@ async def count(start: int | float = 0, step: int | float = 1, stop: int | float
 
 
 @with_keywords
-@node
-async def interval(seconds: float, limit: int | None = None) -> AsyncIterator[int]:
+@node(accumulate=last_item)
+async def interval(seconds: float, limit: int | None = None) -> AsyncGenerator[int, None]:
     """Tick every ``seconds`` of loop time: stream 0, 1, 2, ... (``limit`` ticks, or without end).
 
     Ticks are due at ``seconds``, ``2*seconds``, ... after the start, so they do not drift. A tick
@@ -101,8 +101,8 @@ async def interval(seconds: float, limit: int | None = None) -> AsyncIterator[in
 
 
 @with_keywords
-@node
-async def from_inlet(inlet: Inlet[T]) -> AsyncIterator[T]:
+@node(accumulate=last_item)
+async def from_inlet(inlet: Inlet[T]) -> AsyncGenerator[T, None]:
     """Stream what other threads ``put`` into an ``Inlet`` (flowno_core's thread-safe queue), until
     it is closed. The run stays alive while the inlet is open (see docs/inlet.md).
 

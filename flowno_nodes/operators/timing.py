@@ -8,13 +8,13 @@ slow with ``StreamTimeout``, after cancelling the source's stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 from flowno_core import AsyncQueue, Stream, TaskCancelled, node, sleep
 
 from .._wiring import with_keywords
-from ._support import Failure, Helpers, next_before, now
+from ._support import Failure, Helpers, last_item, next_before, now
 
 T = TypeVar("T")
 
@@ -31,8 +31,8 @@ def _check_seconds(operator: str, name: str, seconds: Any, optional: bool = Fals
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def throttle(source: Stream[T], seconds: float) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def throttle(source: Stream[T], seconds: float) -> AsyncGenerator[T, None]:
     """Pass items on at most one per ``seconds``: an item that comes too soon after the previous
     one waits (nothing is dropped, and back-pressure slows the source down).
 
@@ -60,8 +60,8 @@ async def throttle(source: Stream[T], seconds: float) -> AsyncIterator[T]:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def debounce(source: Stream[T], seconds: float) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def debounce(source: Stream[T], seconds: float) -> AsyncGenerator[T, None]:
     """Pass an item on only once ``seconds`` have passed without a newer item (the newer one
     replaces it); the last item is passed on when the stream ends. For bursts such as keystrokes.
 
@@ -102,8 +102,8 @@ async def debounce(source: Stream[T], seconds: float) -> AsyncIterator[T]:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def delay(source: Stream[T], seconds: float, max_pending: int = 1000) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def delay(source: Stream[T], seconds: float, max_pending: int = 1000) -> AsyncGenerator[T, None]:
     """Pass every item on ``seconds`` after it arrived, keeping the spacing between items.
 
     The items in transit are held meanwhile, at most ``max_pending``: when that many wait, the node
@@ -152,8 +152,8 @@ async def delay(source: Stream[T], seconds: float, max_pending: int = 1000) -> A
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def timeout(source: Stream[T], per_item: float | None = None, total: float | None = None) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def timeout(source: Stream[T], per_item: float | None = None, total: float | None = None) -> AsyncGenerator[T, None]:
     """Pass items on, but fail with ``StreamTimeout`` when the next item (or the end) takes more
     than ``per_item`` seconds, or the whole stream more than ``total`` seconds. Both count from
     when the node starts, which is when its source's first item is ready. The source's stream is
@@ -169,7 +169,7 @@ async def timeout(source: Stream[T], per_item: float | None = None, total: float
     Traceback (most recent call last):
     ...
     flowno_nodes.operators.timing.StreamTimeout: the stream did not end within 3.5 s (after 4 items)
-    raised by node timeout#0 while computing generation (0, 4)
+    raised by node timeout#... while computing generation (0, 4)
     """
     _check_seconds("timeout", "per_item", per_item, optional=True)
     _check_seconds("timeout", "total", total, optional=True)

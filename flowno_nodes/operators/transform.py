@@ -11,20 +11,31 @@ source's stream, so an endless source stops too.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
 from flowno_core import Stream, TaskHandle, node
 
 from .._wiring import with_keywords
-from ._support import NOTHING, Helpers, add_item_note, call, check_callable, is_async_callable, next_before, now
+from ._support import (
+    NOTHING,
+    Helpers,
+    add_item_note,
+    call,
+    check_callable,
+    is_async_callable,
+    last_item,
+    must_await,
+    next_before,
+    now,
+)
 
 T = TypeVar("T")
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def apply(source: Stream[T], fn: Callable[[T], Any], concurrency: int = 1) -> AsyncIterator[Any]:
+@node(stream_in=["source"], accumulate=last_item)
+async def apply(source: Stream[T], fn: Callable[[T], Any], concurrency: int = 1) -> AsyncGenerator[Any, None]:
     """Stream ``fn(item)`` for each item, in the order of the items.
 
     With ``concurrency=n`` up to n calls of an async ``fn`` run at once (the next items are read
@@ -48,7 +59,9 @@ async def apply(source: Stream[T], fn: Callable[[T], Any], concurrency: int = 1)
     if concurrency == 1 or not is_async_callable(fn):
         async for item in source:
             try:
-                result = await call(fn, item)
+                result = fn(item)
+                if must_await(result):
+                    result = await result
             except Exception as error:
                 add_item_note(error, "apply", "fn", index, item)
                 raise
@@ -77,8 +90,8 @@ async def _joined(entry: tuple[TaskHandle[Any], Any], index: int) -> Any:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def keep(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def keep(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncGenerator[T, None]:
     """Stream the items for which ``predicate(item)`` is true (a filter that does not shadow the builtin).
 
     >>> from flowno_core import FlowHDL
@@ -95,7 +108,9 @@ async def keep(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncIterato
     index = 0
     async for item in source:
         try:
-            wanted = await call(predicate, item)
+            wanted = predicate(item)
+            if must_await(wanted):
+                wanted = await wanted
         except Exception as error:
             add_item_note(error, "keep", "predicate", index, item)
             raise
@@ -105,8 +120,8 @@ async def keep(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncIterato
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def take(source: Stream[T], n: int) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def take(source: Stream[T], n: int) -> AsyncGenerator[T, None]:
     """Stream the first ``n`` items, then cancel the source's stream (an endless source stops).
 
     >>> from flowno_core import FlowHDL
@@ -133,8 +148,8 @@ async def take(source: Stream[T], n: int) -> AsyncIterator[T]:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def skip(source: Stream[T], n: int) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def skip(source: Stream[T], n: int) -> AsyncGenerator[T, None]:
     """Stream every item after the first ``n``.
 
     >>> from flowno_core import FlowHDL
@@ -157,8 +172,8 @@ async def skip(source: Stream[T], n: int) -> AsyncIterator[T]:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def take_while(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncIterator[T]:
+@node(stream_in=["source"], accumulate=last_item)
+async def take_while(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncGenerator[T, None]:
     """Stream items while ``predicate(item)`` is true; at the first false one, stop (that item is
     not passed on) and cancel the source's stream.
 
@@ -188,8 +203,8 @@ async def take_while(source: Stream[T], predicate: Callable[[T], Any]) -> AsyncI
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def batch(source: Stream[T], size: int | None = None, seconds: float | None = None) -> AsyncIterator[list[T]]:
+@node(stream_in=["source"], accumulate=last_item)
+async def batch(source: Stream[T], size: int | None = None, seconds: float | None = None) -> AsyncGenerator[list[T], None]:
     """Stream lists of items: a batch is passed on when it holds ``size`` items, or ``seconds``
     (loop time) after its first item arrived, whichever comes first; the last batch may be
     shorter. Give ``size``, ``seconds`` or both. No empty batch is ever passed on.
@@ -214,6 +229,7 @@ async def batch(source: Stream[T], size: int | None = None, seconds: float | Non
     items = source.__aiter__()
     current: list[T] = []
     deadline = 0.0
+    item: Any
     while True:
         try:
             if seconds is None or not current:
@@ -225,7 +241,7 @@ async def batch(source: Stream[T], size: int | None = None, seconds: float | Non
         if arrived:
             if not current and seconds is not None:
                 deadline = now() + seconds
-            current.append(item)  # type: ignore[arg-type]
+            current.append(item)
             if len(current) != limit:
                 continue
         yield current
@@ -235,8 +251,8 @@ async def batch(source: Stream[T], size: int | None = None, seconds: float | Non
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def window(source: Stream[T], size: int, step: int = 1) -> AsyncIterator[tuple[T, ...]]:
+@node(stream_in=["source"], accumulate=last_item)
+async def window(source: Stream[T], size: int, step: int = 1) -> AsyncGenerator[tuple[T, ...], None]:
     """Stream sliding windows: tuples of ``size`` consecutive items, the next one starting ``step``
     items later. A source shorter than ``size`` gives no window; items past the last full window
     are not passed on.
@@ -273,8 +289,8 @@ async def window(source: Stream[T], size: int, step: int = 1) -> AsyncIterator[t
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def scan(source: Stream[T], fn: Callable[[Any, T], Any], initial: Any = NOTHING) -> AsyncIterator[Any]:
+@node(stream_in=["source"], accumulate=last_item)
+async def scan(source: Stream[T], fn: Callable[[Any, T], Any], initial: Any = NOTHING) -> AsyncGenerator[Any, None]:
     """Stream the running accumulation ``acc = fn(acc, item)``, starting from ``initial`` (without
     ``initial`` the first item starts it and is passed on as it is).
 
@@ -305,8 +321,8 @@ async def scan(source: Stream[T], fn: Callable[[Any, T], Any], initial: Any = NO
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def flatten(source: Stream[Any]) -> AsyncIterator[Any]:
+@node(stream_in=["source"], accumulate=last_item)
+async def flatten(source: Stream[Any]) -> AsyncGenerator[Any, None]:
     """Stream the elements of each item (an iterable or async iterable), in order: a stream of lists
     becomes a stream of their elements. Like ``itertools.chain``, a string item gives its characters.
 
@@ -336,8 +352,8 @@ async def flatten(source: Stream[Any]) -> AsyncIterator[Any]:
 
 
 @with_keywords
-@node(stream_in=["source"])
-async def enumerate_items(source: Stream[T], start: int = 0) -> AsyncIterator[tuple[int, T]]:
+@node(stream_in=["source"], accumulate=last_item)
+async def enumerate_items(source: Stream[T], start: int = 0) -> AsyncGenerator[tuple[int, T], None]:
     """Stream ``(index, item)`` pairs, counting from ``start``.
 
     >>> from flowno_core import FlowHDL

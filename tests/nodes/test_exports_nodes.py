@@ -6,6 +6,7 @@ import inspect
 
 import flowno_nodes
 import flowno_nodes.connectors as connectors
+import flowno_nodes.operators as operators
 from flowno_core import DraftNode, FlowHDL
 from flowno_nodes import ChatCompletion, FileLines, FileWriter, HttpGet, HttpPost, SSESource
 
@@ -13,13 +14,20 @@ NODES = [HttpGet, HttpPost, SSESource, ChatCompletion, FileLines, FileWriter]
 
 
 def test_all_lists_resolve():
-    for module in (flowno_nodes, connectors):
+    for module in (flowno_nodes, connectors, operators):
         assert len(set(module.__all__)) == len(module.__all__)
         for name in module.__all__:
             assert getattr(module, name) is not None, f"{module.__name__}.{name}"
-    assert set(flowno_nodes.__all__) <= set(connectors.__all__)
+    assert set(flowno_nodes.__all__) == (set(connectors.__all__) - {"DEFAULT_TIMEOUT"}) | set(operators.__all__)
     for name in flowno_nodes.__all__:
-        assert getattr(flowno_nodes, name) is getattr(connectors, name)
+        home = connectors if name in connectors.__all__ else operators
+        assert getattr(flowno_nodes, name) is getattr(home, name)
+
+
+def test_operator_names_shadow_no_builtin():
+    import builtins
+
+    assert not set(operators.__all__) & set(dir(builtins))
 
 
 def test_nodes_are_node_classes_with_documented_parameters():

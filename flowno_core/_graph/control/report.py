@@ -375,21 +375,26 @@ class RunReport:
         return json.dumps(self.to_dict(), indent=indent)
 
     def summary(self) -> str:
-        """A small table: one row per node (evaluations, failures, mean time) and the totals."""
+        """A small table: one row per node (evaluations, failures, skips when there were any, mean
+        time) and the totals."""
         totals = self.totals
         words, seconds, plural = _details().words, _details().seconds, _details().plural
         dropped = f" ({plural(self.truncated, 'record')} dropped)" if self.truncated else ""
+        skips = f", {totals.skipped} skipped" if totals.skipped else ""
         head = (
             f"run {words(self.outcome)} in {seconds(self.duration)}: "
-            f"{plural(totals.evaluations, 'evaluation')}, {plural(totals.failures, 'failure')}{dropped}"
+            f"{plural(totals.evaluations, 'evaluation')}, {plural(totals.failures, 'failure')}{skips}{dropped}"
         )
-        rows = [("node", "evaluations", "failures", "mean time")]
+        rows = [("node", "evaluations", "failures", "skipped", "mean time")]
         for name, node in self.nodes.items():
-            rows.append((name, str(node.evaluations), str(node.failures), seconds(node.mean_duration)))
-        rows.append(("total", str(totals.evaluations), str(totals.failures), ""))
+            rows.append((name, str(node.evaluations), str(node.failures), str(node.skipped), seconds(node.mean_duration)))
+        rows.append(("total", str(totals.evaluations), str(totals.failures), str(totals.skipped), ""))
         width = max(len(row[0]) for row in rows)
-        table = [f"{a:<{width}}  {b:>11}  {c:>8}  {d:>9}".rstrip() for a, b, c, d in rows]
-        return "\n".join([head, *table])
+        table = [
+            f"{a:<{width}}  {b:>11}  {c:>8}  {d:>7}  {e:>9}" if skips else f"{a:<{width}}  {b:>11}  {c:>8}  {e:>9}"
+            for a, b, c, d, e in rows
+        ]
+        return "\n".join([head, *(line.rstrip() for line in table)])
 
     def __repr__(self) -> str:
         totals = self.totals

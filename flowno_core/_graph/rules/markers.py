@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import SkipGeneration
+
 
 class Skipped:
     """The value of a generation a node skipped: ``node.get_data()`` returns it for that generation.
@@ -35,6 +37,8 @@ class Skipped:
         return False
 
     def __repr__(self) -> str:
+        if isinstance(self.error, SkipGeneration):  # asked for by the node's code: not a failure
+            return f"<skipped: {self.origin!r} skipped generation {self.generation}: {self.error}>"
         return f"<skipped: {self.origin!r} failed at generation {self.generation}: {self.error!r}>"
 
 

@@ -481,3 +481,26 @@ def test_summary_table_and_repr():
     ]
     assert repr(report) == "<RunReport completed: 3 evaluations, 1 failure, 2 nodes>"
     assert repr(record_all([])) == "<RunReport completed: 0 evaluations, 0 failures, 0 nodes>"
+
+
+def test_summary_shows_skips_when_there_were_some():
+    from flowno_core import FlowHDL, SkipGeneration, node
+
+    @node
+    async def Closed() -> int:
+        raise SkipGeneration("closed today")
+
+    @node
+    async def After(value: int) -> int:
+        return value
+
+    with FlowHDL() as f:
+        f.closed = Closed()
+        f.after = After(f.closed)
+    report = f.run_until_complete()
+    lines = report.summary().splitlines()
+    assert lines[0].endswith("2 evaluations, 0 failures, 2 skipped")
+    assert lines[1].split() == ["node", "evaluations", "failures", "skipped", "mean", "time"]
+    assert lines[-1].split() == ["total", "2", "0", "2"]
+    assert repr(f.after.get_data()).startswith("<skipped: Closed#")
+    assert "skipped generation (0,): closed today>" in repr(f.after.get_data())
