@@ -100,3 +100,43 @@ def test_offload_to_a_client_runs_a_plain_def_node_on_the_cluster(client):
     f.run_until_complete()
     value, pid = f.times.get_data()[0]
     assert value == 42 and pid in set(client.run(os.getpid).values())
+
+
+class RecordingClient:
+    """The real client, with the futures it hands out kept for the test to inspect."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+        self.futures: list[object] = []
+
+    def submit(self, *args: object, **kwargs: object) -> object:
+        future = self.client.submit(*args, **kwargs)  # type: ignore[attr-defined]
+        self.futures.append(future)
+        return future
+
+
+def test_a_cancelled_node_cancels_its_task_on_the_scheduler(client):
+    recording = RecordingClient(client)
+    blockers = [client.submit(lingers, 2.0, pure=False) for _ in range(2)]  # both workers busy
+
+    @node(timeout=0.3)
+    async def Queued() -> str:
+        return await to_dask(lingers, 30, client=recording)  # waits in the scheduler's queue
+
+    with FlowHDL() as f:
+        f.queued = Queued()
+    with pytest.raises(NodeTimeoutError):
+        f.run_until_complete()
+    (future,) = recording.futures
+    key = future.key
+
+    def known(dask_scheduler, key=key):  # type: ignore[no-untyped-def]
+        task = dask_scheduler.tasks.get(key)
+        return None if task is None else task.state
+
+    assert future.status == "cancelled"
+    deadline = time.monotonic() + 30.0  # the scheduler hears of it asynchronously
+    while client.run_on_scheduler(known) not in (None, "released", "forgotten"):
+        assert time.monotonic() < deadline, f"the scheduler still has {key}: {client.run_on_scheduler(known)}"
+        time.sleep(0.02)
+    assert [blocker.result() for blocker in blockers] == ["late", "late"]  # the cluster is fine
