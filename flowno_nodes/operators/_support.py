@@ -150,7 +150,6 @@ def variadic_stream_node(
     """
 
     class Base(DraftNode):  # type: ignore[type-arg]
-        _display_name = name
         _instance_counter = 0
 
         def call(self, *streams: Any) -> Any:
