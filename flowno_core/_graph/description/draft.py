@@ -186,6 +186,8 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
     _original_call: ClassVar[OriginalCall]
 
     _instance_id: int
+    #: the attribute of its FlowHDL block the node was first assigned to (see ``naming``)
+    _user_name: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

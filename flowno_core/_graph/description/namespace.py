@@ -50,6 +50,8 @@ class FlowHDLView:
             object.__setattr__(self, key, value)
         else:
             self._nodes[key] = value
+            if isinstance(value, DraftNode) and value._user_name is None:
+                value._user_name = key  # how messages and pictures name it (``naming``)
 
     def __getattribute__(self, key: str) -> Any:
         if key.startswith("_") or key in type(self).KEYWORDS:
