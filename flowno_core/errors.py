@@ -77,8 +77,10 @@ class NodeTimeoutError(TimeoutError):
         self.limit = limit
         self.what = what
         option = "timeout" if what == "evaluation" else "chunk_timeout"
+        from ._graph.description.naming import node_label
+
         super().__init__(
-            f"node {node!r} timed out computing generation {generation}: "
+            f"node {node_label(node)} timed out computing generation {generation}: "
             + ("the evaluation" if what == "evaluation" else "waiting for its next chunk")
             + f" took longer than {option}={limit}s (raise the limit, or let retries= try again)"
         )

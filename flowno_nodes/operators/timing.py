@@ -169,7 +169,7 @@ async def timeout(source: Stream[T], per_item: float | None = None, total: float
     Traceback (most recent call last):
     ...
     flowno_nodes.operators.timing.StreamTimeout: the stream did not end within 3.5 s (after 4 items)
-    raised by node timeout#... while computing generation (0, 4)
+    raised by node bounded (timeout) while computing generation (0, 4)
     """
     _check_seconds("timeout", "per_item", per_item, optional=True)
     _check_seconds("timeout", "total", total, optional=True)

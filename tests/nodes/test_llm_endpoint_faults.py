@@ -68,7 +68,7 @@ def test_a_stream_cut_before_finish_reason_and_done_is_a_truncation_error(reply:
         "before any finish_reason or [DONE]: "
     )
     assert "the answer is incomplete" in str(error)
-    assert "raised by node ChatCompletion#" in notes(error)
+    assert "(ChatCompletion) while computing generation" in notes(error)
     assert isinstance(error, ChatCompletionError)
     assert error.tokens == 2
     assert error.partial == "ab" and error.partial.finish_reason is None
@@ -138,7 +138,7 @@ def test_an_error_status_carries_status_headers_body_and_retry_after(status: int
     assert json.loads(error.body) == RATE_LIMITED
     assert json.loads(error.text) == RATE_LIMITED
     assert f"the endpoint says: {RATE_LIMITED['error']['message']}; Retry-After: {seconds:g} s" in notes(error)
-    assert "raised by node ChatCompletion#" in notes(error)
+    assert "(ChatCompletion) while computing generation" in notes(error)
     assert KEY not in str(error) + notes(error)
 
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 
 from .draft import DraftGroupNode, DraftInputPortRef, DraftNode, DraftOutputPortRef, original_call_of
 from .finalized import FinalizedNode
+from .naming import node_label
 from .ports import InputPortIndex, NodePlaceholder, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft, view_stack
 
@@ -193,7 +194,8 @@ def _unconnected_error(draft: DraftNode, index: InputPortIndex) -> AttributeErro
     error = AttributeError(f"{draft!r}.input({index}) is not connected and has no default value")
     parameter = _parameter_name(draft, index)
     error.add_note(
-        f"hint: pass an argument for {parameter!s} when creating {draft!r}, or give that parameter a default value"
+        f"hint: pass an argument for {parameter!s} when creating {node_label(draft)}, or give that parameter a "
+        "default value"
     )
     return error
 

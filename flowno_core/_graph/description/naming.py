@@ -44,8 +44,12 @@ def parameter_names(node: Any) -> list[str]:
     return names
 
 
+def input_name(node: Any, index: int) -> str:
+    """``'values'`` (the parameter of input ``index``), or ``2`` where the node has no such parameter."""
+    names = parameter_names(node)
+    return repr(names[index]) if index < len(names) else str(index)
+
+
 def port_label(node: Any, index: int) -> str:
     """``input 'values' of bad_avg (Average)``, or ``input 2 of ...`` without a parameter name."""
-    names = parameter_names(node)
-    port = repr(names[index]) if index < len(names) else str(index)
-    return f"input {port} of {node_label(node)}"
+    return f"input {input_name(node, index)} of {node_label(node)}"

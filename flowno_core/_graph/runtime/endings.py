@@ -15,6 +15,7 @@ import time
 
 from ..._kernel.task import Task
 from ...errors import DeadlockError, NodeExecutionError
+from ..description.naming import input_name, node_label
 from ..rules.generations import Generation
 from ..rules.lifecycle import Admission, LapPhase, NodeEvent, NodePhase, Request, RunEvent, RunPhase, apply, defer
 from .records import Connection, NodeSlot, NodeState
@@ -38,7 +39,7 @@ _SKIPPABLE = frozenset((NodePhase.IDLE, NodePhase.WAITING, NodePhase.PAUSED, Nod
 def add_failure_notes(error: BaseException, state: NodeState, target: Generation) -> None:
     """Name the node and the generation on a node's error (once), with a hint where one helps."""
     notes = getattr(error, "__notes__", ())
-    note = f"raised by node {state.node!r} while computing generation {target}"
+    note = f"raised by node {node_label(state.node)} while computing generation {target}"
     if note not in notes:
         error.add_note(note)
     if isinstance(error, RuntimeError) and "no running event loop" in str(error) and ASYNCIO_HINT not in notes:
@@ -76,7 +77,7 @@ class Endings:
         if run.terminate_on_error:
             run.end(RunEvent.FAIL, error)
             return
-        wrapped = NodeExecutionError(state.node, f"node {state.node!r} failed at generation {target}: {error!r}")
+        wrapped = NodeExecutionError(state.node, f"node {node_label(state.node)} failed at generation {target}: {error!r}")
         wrapped.__cause__ = error
         run.errors.append(wrapped)
         if state.lap_phase is LapPhase.OPEN:
@@ -158,7 +159,7 @@ class Endings:
 
     def describe_waits(self) -> list[str]:
         """A line per node in the middle of something: what it is waiting for."""
-        return [f"  {state.node!r}: {self._describe_wait(state)}" for state in self.run.states if state.phase.busy or state.queued]
+        return [f"  {node_label(state.node)}: {self._describe_wait(state)}" for state in self.run.states if state.phase.busy or state.queued]
 
     def _describe_deadlock(self, outside: list[Task]) -> str:
         lines = ["the flow cannot make progress; these nodes and tasks are waiting:", *self.describe_waits()]
@@ -177,12 +178,12 @@ class Endings:
         phase = state.phase
         if phase is NodePhase.STALLED and state.stalled_on is not None:
             conn = state.stalled_on
-            return f"waiting for a chunk from {conn.producer!r} on input {conn.port_index}"
+            return f"waiting for a chunk from {node_label(conn.producer.node)} on input {input_name(state.node, conn.port_index)}"
         if phase is NodePhase.HELD:
-            behind = [repr(c.consumer) for c in state.stream_outputs if c.holding]
+            behind = [node_label(c.consumer.node) for c in state.stream_outputs if c.holding]
             return f"paused at {state.data.gen}, waiting for {', '.join(behind) or 'a reader'} to read its last chunk"
         if phase is NodePhase.BARRIER:
-            behind = [repr(c.consumer) for c in state.outputs if c.needs_final]
+            behind = [node_label(c.consumer.node) for c in state.outputs if c.needs_final]
             return f"waiting for {', '.join(behind)} to read its previous value before publishing the next"
         task = state.task
         if task is not None:

@@ -39,6 +39,7 @@ from ...errors import (
     TerminateLimitReached,
 )
 from ..description.draft import DraftNode
+from ..description.naming import node_label, port_label
 from ..description.ports import EMPTY
 from ..rules.accumulate import Accumulator
 from ..rules.generations import inc_generation
@@ -291,8 +292,8 @@ class Evaluator:
                 if data.__class__ is not Skipped:
                     count = len(data) if isinstance(data, tuple) else "no tuple of"
                     raise IndexError(
-                        f"{state.node!r}.input({index}) is connected to {producer.node!r}.output({conn.output_index}), "
-                        f"but {producer.node!r} produced {count} output(s) at generation {producer.data.gen}; "
+                        f"{port_label(state.node, index)} is connected to output {conn.output_index} of "
+                        f"{node_label(producer.node)}, which produced {count} output(s) at generation {producer.data.gen}; "
                         "connect an output index the producer has (outputs are numbered from 0)"
                     ) from None
                 if index in state.optional:
@@ -617,9 +618,9 @@ def _default_for(state: NodeState, index: int, defaulted: list[int]) -> Any:
 def _missing(state: NodeState, index: int) -> MissingDefaultError:
     error = MissingDefaultError(state.node, index)
     conn = state.port_conns[index]
-    source = f"{conn.producer.node!r} has produced no value yet" if conn is not None else "it is not connected"
+    source = f"{node_label(conn.producer.node)} has produced no value yet" if conn is not None else "it is not connected"
     error.add_note(
-        f"{state.node!r}.input({index}) has no value: {source}. Give that parameter a default, "
+        f"{port_label(state.node, index)} has no value: {source}. Give that parameter a default, "
         "or make sure its producer publishes a value (a streaming node with no chunks needs an explicit final value)"
     )
     return error

@@ -65,7 +65,7 @@ def test_a_workers_exception_is_raised_in_the_node(client):
         f.remote = Remote()
     with pytest.raises(OverflowError, match="too big: 7") as info:
         f.run_until_complete()
-    assert any("Remote#" in note for note in info.value.__notes__)
+    assert any("(Remote)" in note for note in info.value.__notes__)
 
 
 def test_a_node_timeout_cancels_the_dask_task(client):

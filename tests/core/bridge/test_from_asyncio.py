@@ -102,7 +102,7 @@ def test_an_asyncio_error_is_raised_in_the_node_naming_it():
         f.lookup = Lookup()
     with pytest.raises(LookupError, match="not in the index") as info:
         f.run_until_complete()
-    assert any("Lookup#" in note for note in info.value.__notes__)
+    assert any("(Lookup)" in note for note in info.value.__notes__)
     assert helper_threads() == []
 
 
@@ -171,7 +171,7 @@ def test_asyncio_code_awaited_directly_fails_with_a_hint_to_the_bridge():
     with pytest.raises(RuntimeError, match="no running event loop") as info:
         f.run_until_complete()
     assert any("from_asyncio" in note for note in info.value.__notes__)
-    assert any("Direct#" in note for note in info.value.__notes__)
+    assert any("(Direct)" in note for note in info.value.__notes__)
 
 
 def test_an_asyncio_stream_feeds_a_streaming_node():

@@ -37,7 +37,7 @@ def test_a_process_nodes_error_names_the_node():
         f.breaks = Breaks(3)
     with pytest.raises(ArithmeticError, match="cannot take 3") as info:
         f.run_until_complete()
-    assert any("Breaks#" in note for note in info.value.__notes__)
+    assert any("(Breaks)" in note for note in info.value.__notes__)
 
 
 def test_a_thread_node_runs_on_a_worker_thread_while_other_nodes_go_on():

@@ -54,7 +54,7 @@ def test_a_workers_exception_is_raised_in_the_node_with_its_type():
         f.fails = Fails()
     with pytest.raises(KeyError, match="no such key") as info:
         f.run_until_complete()
-    assert any("Fails#" in note for note in info.value.__notes__)
+    assert any("(Fails)" in note for note in info.value.__notes__)
 
 
 def test_a_function_that_cannot_be_pickled_is_refused_naming_it_and_the_node():
@@ -66,7 +66,7 @@ def test_a_function_that_cannot_be_pickled_is_refused_naming_it_and_the_node():
         f.local = Local()
     with pytest.raises(TypeError, match=r"to_process\(.*<lambda>\).*define it at module level") as info:
         f.run_until_complete()
-    assert any("Local#" in note for note in info.value.__notes__)
+    assert any("(Local)" in note for note in info.value.__notes__)
 
 
 def test_an_argument_that_cannot_be_pickled_is_refused_naming_it():

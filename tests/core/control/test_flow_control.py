@@ -37,7 +37,7 @@ def test_a_run_timeout_ends_an_endless_cycle_and_the_next_run_continues():
     with pytest.raises(FlowTimeoutError) as info:
         f.run_until_complete(timeout=1.0)
     assert info.value.timeout == 1.0
-    assert any("Step#" in note for note in info.value.__notes__)  # what the nodes were doing
+    assert any("(Step)" in note for note in info.value.__notes__)  # what the nodes were doing
     first = f.a.get_data()[0]
     assert first > 10
     with pytest.raises(FlowTimeoutError):

@@ -81,7 +81,7 @@ def test_when_retries_are_spent_the_last_error_ends_the_run_naming_the_node():
     with pytest.raises(ValueError, match="attempt 3") as info:
         f.run_until_complete()
     assert len(state.calls) == 3
-    assert any("Fetch#" in note for note in info.value.__notes__)
+    assert any("(Fetch)" in note for note in info.value.__notes__)
 
 
 def test_retry_on_limits_which_errors_are_retried():
@@ -187,7 +187,7 @@ def test_an_evaluation_over_its_timeout_raises_node_timeout_error_naming_node_ge
     error = info.value
     assert isinstance(error, TimeoutError)
     assert error.node is f.slow and error.generation == (0,) and error.limit == 2.0
-    assert "Slow#" in str(error) and "(0,)" in str(error) and "timeout=2.0" in str(error)
+    assert "(Slow)" in str(error) and "(0,)" in str(error) and "timeout=2.0" in str(error)
     assert now(f) == 2.0
 
 

@@ -4,6 +4,8 @@ node lifecycle became a transition table."""
 
 from __future__ import annotations
 
+from flowno_core._graph.description.naming import node_label
+
 import threading
 import time
 from typing import Any
@@ -273,7 +275,7 @@ def test_a_base_exception_raised_in_a_node_escapes_with_the_note_naming_the_node
         f.s = Stops(1)
     with pytest.raises(Abort) as info:
         f.run_until_complete()
-    assert any(repr(f.s) in note and "(0,)" in note for note in info.value.__notes__)
+    assert any(node_label(f.s) in note and "(0,)" in note for note in info.value.__notes__)
 
 
 def test_keyboard_interrupt_raised_in_a_node_names_the_node():
@@ -285,7 +287,7 @@ def test_keyboard_interrupt_raised_in_a_node_names_the_node():
         f.i = Interrupted()
     with pytest.raises(KeyboardInterrupt) as info:
         f.run_until_complete()
-    assert any(repr(f.i) in note for note in info.value.__notes__)
+    assert any(node_label(f.i) in note for note in info.value.__notes__)
 
 
 # -- 13: code written for flowno -------------------------------------------------------------------

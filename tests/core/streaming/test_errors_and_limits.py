@@ -5,6 +5,8 @@ after a mid-lap stop continues as a new lap."""
 
 from __future__ import annotations
 
+from flowno_core._graph.description.naming import node_label
+
 from typing import Any
 
 import pytest
@@ -76,7 +78,7 @@ def test_producer_error_ends_the_run_with_the_producer_s_exception_and_a_note(fa
     with pytest.raises(ValueError, match="producer broke") as info:
         f.run_until_complete(terminate_on_node_error=True)
     notes = "\n".join(getattr(info.value, "__notes__", []))
-    assert repr(f.producer) in notes
+    assert node_label(f.producer) in notes
     assert str((0, fail_at)) in notes  # the generation it was computing (D4)
     assert not isinstance(info.value, NotImplementedError)
     assert "producer-finally" in log
@@ -174,7 +176,7 @@ def test_a_failing_consumer_closes_the_producer_s_generator() -> None:
         f.reader = Reader(f.producer)
     with pytest.raises(KeyError) as info:
         f.run_until_complete()
-    assert repr(f.reader) in "\n".join(info.value.__notes__)
+    assert node_label(f.reader) in "\n".join(info.value.__notes__)
     assert log == ["producer-finally"]
     assert f.producer.generation == (0, 2)
 
