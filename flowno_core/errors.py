@@ -50,7 +50,25 @@ class DeadlockError(RuntimeError):
 
 
 class TerminateLimitReached(Exception):
-    """A ``stop_at_node_generation`` limit was reached. It carries no payload."""
+    """A ``stop_at_node_generation`` limit was reached.
+
+    As in flowno it carries no payload (``args`` is empty). ``node``, ``generation`` and ``limit``
+    say which limit ended the run, and ``str()`` says it in words.
+    """
+
+    node: Any = None
+    generation: Any = None
+    limit: Any = None
+
+    def __str__(self) -> str:
+        if self.args or self.node is None:
+            return super().__str__()
+        from ._graph.description.naming import node_label
+
+        return (
+            f"{node_label(self.node)} reached generation {self.generation} "
+            f"(stop_at_node_generation: {self.limit}); run the flow again to continue from here"
+        )
 
 
 class NodeExecutionError(Exception):

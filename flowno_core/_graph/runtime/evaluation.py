@@ -36,7 +36,6 @@ from ...errors import (
     SkipGeneration,
     StreamCancelled,
     TaskCancelled,
-    TerminateLimitReached,
 )
 from ..description.draft import DraftNode
 from ..description.naming import node_label, port_label
@@ -50,7 +49,7 @@ from .endings import Endings, add_failure_notes
 from .records import Chunk, NodeState, Resume, keeps_going
 from .run import Run
 from .run_control import RunControl
-from .scheduler import Scheduler
+from .scheduler import Scheduler, limit_reached_error
 from .streams import BETWEEN_CHUNKS, close_lap, make_stream, open_lap
 
 _NO_VALUE = object()
@@ -96,7 +95,7 @@ class Evaluator:
                     await sleep_trap(0)
                     if run.stopping or run.moves == moves:
                         break
-                run.end(RunEvent.LIMIT, TerminateLimitReached())
+                run.end(RunEvent.LIMIT, limit_reached_error(state))
                 continue
             if state.phase is SCHEDULED:
                 await sleep_trap(0)  # started again at once (a self-loop): let the other tasks run first

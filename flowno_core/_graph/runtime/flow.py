@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Unpack
 
 from ..._kernel.clock import MonotonicClock, VirtualClock
@@ -34,7 +35,7 @@ from ..._kernel.traps import park_trap
 from ...errors import MissingDefaultError, TerminateLimitReached
 from ..control.policy import ControlOptions, NodeOptions, checked_options
 from ..control.report import DEFAULT_MAX_RECORDS, ReportRecorder, RunReport
-from ..description.draft import DraftNode
+from ..description.draft import Constant, DraftNode
 from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
 from . import gc_pause
@@ -169,6 +170,7 @@ class Flow:
         timeout: float | None = None,
         report_max_records: int | None = DEFAULT_MAX_RECORDS,
         checkpoint: str | os.PathLike[str] | Store | None = None,
+        progress: bool = False,
     ) -> RunReport:
         """Run until nothing is left to do, a generation limit is reached, or an error ends it.
 
@@ -190,6 +192,8 @@ class Flow:
             checkpoint: a file path (SQLite, created if missing) or a ``Store``: the values nodes
                 publish are saved as the run goes; a flow that has not run yet in this process
                 resumes from the values the checkpoint holds (see docs/checkpoints.md).
+            progress: show evaluations, chunks per second and the generation reached on stderr
+                while the run goes (``tooling.progress``; see docs/tracing.md).
 
         Returns:
             The run's ``RunReport``: every evaluation (node, generation, status, times, attempts,
@@ -206,15 +210,16 @@ class Flow:
                 "from a node or from another thread); wait for that run to return first"
             )
         try:
-            return self._run_once(
-                stop_at_node_generation,
-                terminate_on_node_error,
-                _debug_max_wait_time,
-                context_factory,
-                check_timeout(timeout),
-                _check_max_records(report_max_records),
-                checkpoint,
-            )
+            with _progress_display() if progress else nullcontext():
+                return self._run_once(
+                    stop_at_node_generation,
+                    terminate_on_node_error,
+                    _debug_max_wait_time,
+                    context_factory,
+                    check_timeout(timeout),
+                    _check_max_records(report_max_records),
+                    checkpoint,
+                )
         finally:
             self._running.release()
 
@@ -395,7 +400,9 @@ class Flow:
                 limits[state] = _check_generation(value, key)
             return limits
         generation = _check_generation(limit, "stop_at_node_generation")
-        return {state: generation for state in self._states}
+        # one limit for every node the user made: the hidden constants feeding plain arguments run
+        # first and would otherwise end the run before any node of the user has a value
+        return {state: generation for state in self._states if state.draft.__class__ is not Constant}
 
     async def _root(self, fresh: bool) -> None:
         scheduler = self._scheduler
@@ -475,6 +482,13 @@ def _collected(run: Run, ending: BaseException | None) -> BaseException:
         error.__context__ = ending
         error.add_note(f"the run also ended with {type(ending).__name__}: {ending}".rstrip(": "))
     return error
+
+
+def _progress_display() -> Any:
+    """The progress line of ``progress=True`` (imported on first use: a tool above the runtime)."""
+    from ...tooling.progress import ProgressDisplay
+
+    return ProgressDisplay()
 
 
 def _check_max_records(value: Any) -> int | None:

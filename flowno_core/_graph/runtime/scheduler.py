@@ -252,7 +252,7 @@ class Scheduler:
                 if instrument is not None:
                     instrument.on_node_generation_limit(run.flow, state.node, limit)
                 if run_level:
-                    run.end(RunEvent.LIMIT, TerminateLimitReached())  # mid-lap: stop at once
+                    run.end(RunEvent.LIMIT, limit_reached_error(state))  # mid-lap: stop at once
                     return
                 if self.limit_reached is None:
                     self.limit_reached = state  # ends the run once the tasks it made runnable took their step
@@ -413,6 +413,13 @@ class Scheduler:
             producer.level0_pending = 0
             if producer.phase is BARRIER and producer.slot.wake():
                 self.run.stamp(producer)
+
+
+def limit_reached_error(state: NodeState) -> TerminateLimitReached:
+    """What ends a run whose node ``state`` reached its ``stop_at_node_generation`` limit."""
+    error = TerminateLimitReached()
+    error.node, error.generation, error.limit = state.node, state.data.gen, state.limit
+    return error
 
 
 def _reads_in_own_task(consumer: NodeState) -> bool:
