@@ -168,10 +168,10 @@ def class_node(
             continue
         initial_state[name] = getattr(cls, name)
 
-    def __init__(self: DraftNode, *args: Any) -> None:
+    def __init__(self: DraftNode, *args: Any, **kwargs: Any) -> None:
         for field, value in initial_state.items():
             setattr(self, field, value)
-        DraftNode.__init__(self, *args)
+        DraftNode.__init__(self, *args, **kwargs)
 
     namespace: dict[str, Any] = {
         "__init__": __init__,

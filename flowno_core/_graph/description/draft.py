@@ -29,6 +29,7 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, TypeVarTuple, Unpack
 
 from ..rules.accumulate import combine_pair
+from .arguments import keyword_error
 from .ports import EMPTY, InputPortIndex, NodePlaceholder, OutputPortIndex, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft
 
@@ -194,7 +195,10 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
         if cls.call is DraftNode.call:  # flowno's DraftNode is an ABC with an abstract `call`
             setattr(cls, "__abstractmethods__", _ABSTRACT_CALL)
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs:
+            cls = type(self)
+            raise keyword_error(cls._name(), getattr(cls, "_original_call", None), kwargs)
         self._instance_id = self.increment_instance_counter()
         self._creation_index = next(_creation_order)
         self._input_ports: dict[InputPortIndex, DraftInputPort[Any]] = {}

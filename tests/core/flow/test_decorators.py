@@ -177,8 +177,13 @@ def test_keyword_arguments_are_rejected_at_build_time():
         return a + b
 
     with vflow():
-        with pytest.raises(TypeError, match="unexpected keyword argument"):
+        with pytest.raises(TypeError, match="unexpected keyword argument") as known:
             Add(1, b=2)
+        with pytest.raises(TypeError, match="unexpected keyword argument") as unknown:
+            Add(1, c=2)
+    # what to write instead
+    assert known.value.__notes__ == ["hint: node inputs are positional: pass 'b' as argument 2 (Add(a, b))"]
+    assert unknown.value.__notes__ == ["hint: Add has no parameter 'c'; its inputs, in order, are: a, b"]
 
 
 def test_extra_positional_arguments_fail_only_when_the_node_runs():
