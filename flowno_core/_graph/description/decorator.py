@@ -64,6 +64,12 @@ def _warn(message: str) -> None:
     warnings.warn(message, NodeConfigurationWarning, stacklevel=level)
 
 
+def _is_async(func: Any) -> bool:
+    """An ``async def`` function or async generator function (also behind ``functools.wraps``)."""
+    inner = inspect.unwrap(func)
+    return any(check(f) for f in (func, inner) for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction))
+
+
 def _check_accumulate(accumulate: Any, owner: str) -> None:
     if accumulate is not None and not callable(accumulate):
         raise NodeConfigurationError(
@@ -99,6 +105,11 @@ def function_node(
         raise NodeConfigurationError(
             f"@node(cache=True) on {owner}: a streaming node (async generator) cannot be cached, its readers "
             "need its chunks; cache the node that computes from what it streams instead"
+        )
+    if offload is None and not _is_async(func):
+        _warn(  # (it fails when it runs, as in flowno; say so where it is written)
+            f"@node on {owner}: {owner} is a plain `def`, so the flow will fail when it runs it; write "
+            f"`async def {owner}(...)`, or @node(offload=\"thread\") to run a blocking function on a worker thread"
         )
     user_function = func
 

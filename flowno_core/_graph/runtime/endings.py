@@ -44,6 +44,17 @@ def add_failure_notes(error: BaseException, state: NodeState, target: Generation
         error.add_note(note)
     if isinstance(error, RuntimeError) and "no running event loop" in str(error) and ASYNCIO_HINT not in notes:
         error.add_note(ASYNCIO_HINT)
+    if isinstance(error, TypeError) and "'async for'" in str(error):
+        undeclared = [
+            conn for conn in state.inputs if not conn.streaming and conn.producer.draft._is_generator_node()
+        ]
+        for conn in undeclared:  # it iterated an input fed by a stream without declaring it
+            name = input_name(state.node, conn.port_index)
+            error.add_note(
+                f"hint: input {name} is fed by the streaming node {node_label(conn.producer.node)} but is not "
+                f"declared in stream_in, so it receives the final value; to read the chunks as they come, "
+                f"write @node(stream_in=[{name}])"
+            )
 
 
 #: the hint for asyncio code awaited directly in a node (it needs an asyncio loop, which ours is not)

@@ -161,9 +161,11 @@ def test_accumulate_argument_replaces_the_builtin_rule():
 
 
 def test_non_async_function_fails_at_run_time_with_flownos_message():
-    @node
-    def Plain(x):  # not async: accepted at decoration and build time
-        return x
+    with pytest.warns(NodeConfigurationWarning):  # accepted at decoration and build time, with a warning
+
+        @node
+        def Plain(x):
+            return x
 
     with vflow() as f:
         f.p = Plain(1)
@@ -579,3 +581,18 @@ def test_stream_in_on_a_class_is_checked_against_call_parameters():
         class Acc:
             async def call(self, xs):
                 return xs
+
+
+def test_a_plain_def_node_warns_where_it_is_written_and_still_fails_only_when_it_runs():
+    with pytest.warns(NodeConfigurationWarning, match=r"write `async def Add\(\.\.\.\)`") as caught:
+
+        @node
+        def Add(a, b):
+            return a + b
+
+    assert caught[0].filename == __file__  # the warning points at the decorator line
+
+    with vflow() as f:
+        f.total = Add(1, 2)
+    with pytest.raises(TypeError):
+        f.run_until_complete()

@@ -404,3 +404,24 @@ def test_nothing_else_runs_once_a_node_error_ended_the_run():
         f.run_until_complete()
     assert log == ["A woke"]  # B was woken too, but the run ended first
     assert f.b.generation is None
+
+
+def test_iterating_a_streamed_input_not_declared_in_stream_in_hints_at_stream_in():
+    @node
+    async def Words():
+        yield "a"
+        yield "b"
+
+    @node
+    async def Shout(words):
+        return [word.upper() async for word in words]
+
+    with vflow() as f:
+        f.words = Words()
+        f.loud = Shout(f.words)
+    with pytest.raises(TypeError, match="'async for'") as info:
+        f.run_until_complete()
+    assert (
+        "hint: input 'words' is fed by the streaming node words (Words) but is not declared in stream_in, so it "
+        "receives the final value; to read the chunks as they come, write @node(stream_in=['words'])"
+    ) in info.value.__notes__
