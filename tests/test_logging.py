@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -59,3 +60,44 @@ def test_propagate_variable():
         assert logger.propagate is True
     finally:
         logger.propagate = before
+
+
+FLOW_CODE = """
+from flowno_core import FlowHDL, node
+
+@node
+async def Words():
+    yield "a"
+    yield "b"
+
+@node
+async def Fails(text: str) -> int:
+    raise ValueError(text)
+
+with FlowHDL() as f:
+    f.words = Words()
+    f.bad = Fails(f.words)
+try:
+    f.run_until_complete()
+except ValueError:
+    pass
+"""
+
+
+def test_debug_level_logs_a_run_naming_nodes_as_written():
+    env = {**os.environ, "FLOWNO_LOG_LEVEL": "DEBUG"}
+    lines = run_with_env(env, FLOW_CODE).stderr.splitlines()
+    messages = [line.split("flowno_core.flow:", 1)[1] for line in lines if "flowno_core.flow:" in line]
+    assert messages[0].startswith("run of <Flow#") and messages[0].endswith("started")
+    assert "words (Words): evaluation started" in messages
+    assert "words (Words): published chunk ('a',) at generation (0, 0)" in messages
+    assert "bad (Fails): failed: ValueError('ab')" in messages
+    assert not any("Constant" in message for message in messages)  # the hidden constants are not logged
+
+
+def test_debug_logging_by_tag_and_nothing_at_the_default_level():
+    only_flow = run_with_env({**os.environ, "FLOWNO_LOG_LEVEL": "DEBUG", "FLOWNO_LOG_TAG_FILTER": "flow"}, FLOW_CODE)
+    tagged = [line for line in only_flow.stderr.splitlines() if "flowno_core.flow:" in line]
+    assert tagged and all("run of" in line for line in tagged)
+    quiet = run_with_env({key: value for key, value in os.environ.items() if not key.startswith("FLOWNO_LOG")}, FLOW_CODE)
+    assert quiet.stderr == ""

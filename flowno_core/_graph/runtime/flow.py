@@ -38,7 +38,7 @@ from ..control.report import DEFAULT_MAX_RECORDS, ReportRecorder, RunReport
 from ..description.draft import Constant, DraftNode
 from ..description.finalized import FinalizedNode
 from ..rules.lifecycle import LapEvent, LapPhase, NodeEvent, NodePhase, RunPhase, apply
-from . import gc_pause
+from . import debug_log, gc_pause
 from .build import build_states, sweep_order, unbreakable_cycle, unconnected_inputs
 from .endings import DEADLOCK_GRACE_SECONDS, Endings
 
@@ -210,7 +210,10 @@ class Flow:
                 "from a node or from another thread); wait for that run to return first"
             )
         try:
-            with _progress_display() if progress else nullcontext():
+            with (
+                _progress_display() if progress else nullcontext(),
+                debug_log.DebugLog() if debug_log.wanted() else nullcontext(),
+            ):
                 return self._run_once(
                     stop_at_node_generation,
                     terminate_on_node_error,
