@@ -172,6 +172,8 @@ class FlowHDLView:
                 target = aliases.get(value, value) if isinstance(value, DraftGroupNode) else value
                 if target in finalized:
                     self._nodes[name] = finalized[target]
+                    if value is not target and value._user_name is not None:
+                        target._user_name = value._user_name  # a template's result is named where it is used
         self._drafts = []
         self._is_finalized = True
 

@@ -425,3 +425,24 @@ def test_iterating_a_streamed_input_not_declared_in_stream_in_hints_at_stream_in
         "hint: input 'words' is fed by the streaming node words (Words) but is not declared in stream_in, so it "
         "receives the final value; to read the chunks as they come, write @node(stream_in=['words'])"
     ) in info.value.__notes__
+
+
+def test_a_templates_result_is_named_where_it_is_assigned():
+    @node
+    async def Add(a: int, b: int) -> int:
+        return a + b
+
+    @node
+    async def Fail(x: int) -> int:
+        raise ValueError(x)
+
+    @node.template
+    def AddThenFail(view, x):
+        view.inner = Add(x, 1)
+        return Fail(view.inner)
+
+    with vflow() as f:
+        f.result = AddThenFail(2)
+    with pytest.raises(ValueError) as info:
+        f.run_until_complete()
+    assert "raised by node result (Fail) while computing generation (0,)" in info.value.__notes__
