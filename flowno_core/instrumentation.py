@@ -5,6 +5,7 @@
 
 from ._graph.runtime.instruments import (
     FlowInstrument,
+    InstrumentGroup,
     LogInstrument,
     MinimalInstrument,
     PrintInstrument,
@@ -17,6 +18,7 @@ from ._kernel.instruments import PrintInstrument as LoopPrintInstrument
 __all__ = [
     "EventLoopInstrument",
     "FlowInstrument",
+    "InstrumentGroup",
     "LogInstrument",
     "LoopLogInstrument",
     "LoopPrintInstrument",

@@ -52,8 +52,7 @@ def test_check_reports_an_unbreakable_cycle_without_running(tmp_path):
     )
     result = run_cli("check", str(script))
     assert result.returncode == 1
-    assert "MissingDefaultError" in result.stdout
-    assert "Inc#0 must have defaults" in result.stdout
+    assert "error: f: the cycle of a (Inc), b (Inc) cannot start" in result.stdout
     assert "RAN" not in result.stdout
 
 
@@ -67,8 +66,8 @@ def test_graph_prints_dot_with_streaming_edges_dashed():
     result = run_cli("graph", "examples/quickstart.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('digraph "f" {')
-    assert '[label="0->0", style="dashed"]' in result.stdout
-    assert "Shout#0" in result.stdout
+    assert '[label="0 → words", style="dashed"]' in result.stdout
+    assert "loud (Shout)" in result.stdout
 
 
 def test_missing_script_is_a_clear_error():

@@ -6,9 +6,9 @@ Theory of operation: one module per command, each with ``add_parser(commands)`` 
 * ``run``   executes a script as ``__main__``; flows it builds but does not run itself are then run
   (so a script can just describe ``with FlowHDL() as f: ...``).
 * ``check`` loads a script without running its ``__main__`` block and reports, for every flow it
-  defines at module level, what would stop the flow before it runs (D16). Exit status 1 when
-  something is wrong.
-* ``graph`` prints every module-level flow as a Graphviz DOT graph (streaming edges dashed).
+  defines at module level, the mistakes ``tooling.analysis`` finds (text or ``--format json``).
+  Exit status 0 clean, 1 errors or no flow, 2 the script cannot be loaded.
+* ``graph`` draws every module-level flow (``tooling.pictures``) as Graphviz DOT, Mermaid or SVG.
 """
 
 from __future__ import annotations

@@ -129,6 +129,12 @@ class ReportRecorder:
         if len(columns) >= self.bound:
             self.drop_oldest()
 
+    @property
+    def recorded(self) -> int:
+        """How many records were added so far, the dropped ones included (a record's number is
+        how many came before it: ``RunReport.truncated`` plus its index in ``evaluations``)."""
+        return self._first + len(self.columns) // WIDTH
+
     def _key(self, node: object) -> int:
         keys = self._keys
         if keys is None:

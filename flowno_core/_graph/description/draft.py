@@ -189,6 +189,8 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
     _instance_id: int
     #: the attribute of its FlowHDL block the node was first assigned to (see ``naming``)
     _user_name: str | None = None
+    #: the template call (a ``DraftGroupNode``) whose body created the node, for pictures
+    _group: "DraftGroupNode | None" = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -380,6 +382,9 @@ class DraftGroupNode(DraftNode[Unpack[Ts], tuple[Any, ...]]):
             if not isinstance(returned, DraftNode):
                 returned = Constant(returned)
             self._return_node = returned
+            for draft in sub_view._drafts:  # (nodes of an inner template already name theirs)
+                if draft._group is None:
+                    draft._group = self
 
     async def call(self, *args: Any) -> Any:
         raise RuntimeError("Group nodes do not run")

@@ -41,7 +41,9 @@ class FlowHDL(FlowHDLView):
     """
 
     KEYWORDS: ClassVar[list[str]] = ["KEYWORDS", "run_until_complete", "create_task", "register_child_result"]
-    METHODS: ClassVar[tuple[str, ...]] = ("cancel", "pause", "resume", "last_report", "run_async", "watch")
+    METHODS: ClassVar[tuple[str, ...]] = (
+        "cancel", "pause", "resume", "last_report", "run_async", "watch", "to_dot", "to_mermaid"
+    )
     _is_flow: ClassVar[bool] = True
 
     def __init__(
@@ -65,9 +67,11 @@ class FlowHDL(FlowHDLView):
         timeout: float | None = None,
         report_max_records: int | None = DEFAULT_MAX_RECORDS,
         checkpoint: Any = None,
+        progress: bool = False,
     ) -> RunReport:
         """Run the flow (see ``Flow.run_until_complete``); node errors end the run by default.
-        Returns the run's ``RunReport`` (see docs/run-reports.md)."""
+        Returns the run's ``RunReport`` (see docs/run-reports.md). ``progress=True`` shows the
+        run's progress on stderr (see docs/tracing.md)."""
         return self._flow.run_until_complete(
             stop_at_node_generation=stop_at_node_generation,
             terminate_on_node_error=terminate_on_node_error,
@@ -76,6 +80,7 @@ class FlowHDL(FlowHDLView):
             timeout=timeout,
             report_max_records=report_max_records,
             checkpoint=checkpoint,
+            progress=progress,
         )
 
     def _finalize(self) -> None:
@@ -107,6 +112,26 @@ class FlowHDL(FlowHDLView):
     def resume(self) -> bool:
         """Let evaluations begin again after ``pause()`` (from any thread)."""
         return self._flow.resume()
+
+    def to_dot(self, name: str = "flow") -> str:
+        """The flow as a Graphviz DOT ``digraph`` named ``name``: nodes by the names they were
+        assigned to, constants folded into their nodes, inputs named by parameter, streaming inputs
+        dashed, the input whose default starts each cycle bold. See docs/cli.md.
+
+        Example::
+
+            print(f.to_dot("f"))      # then: dot -Tsvg
+        """
+        from ...tooling.pictures import to_dot  # (imported on first use)
+
+        return to_dot(self._flow.nodes, name)
+
+    def to_mermaid(self) -> str:
+        """The flow as a Mermaid ``flowchart`` (the picture of ``to_dot``; GitHub renders it in a
+        mermaid code block): streaming inputs dotted, the input starting each cycle thick."""
+        from ...tooling.pictures import to_mermaid  # (imported on first use)
+
+        return to_mermaid(self._flow.nodes)
 
     def create_task(self, raw_task: Any) -> TaskHandle[Any]:
         """Queue a raw coroutine on the flow's loop (before the run, or from another thread during it)."""

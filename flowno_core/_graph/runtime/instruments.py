@@ -1,10 +1,12 @@
 """Flow instrumentation hooks (flowno-compatible names and signatures, SPEC §1.10).
 
 Theory of operation: ``with MyInstrument():`` makes it *the* active flow instrument (a ContextVar
-holding one instrument; nesting replaces the outer one, which comes back on exit). The runtime reads
-the active instrument once when a run starts and only calls hooks when there is one, so unused
-instrumentation costs one ``is not None`` test per event. Unlike flowno, termination never depends
-on an instrument: instruments only observe.
+holding one instrument; nesting replaces the outer one, which comes back on exit). An instrument
+whose class sets ``joins_active`` (the tools of ``flowno_core.tooling``: tracing, progress...) is
+added to the active one instead, as an ``InstrumentGroup``, so ``--trace`` and ``--progress`` see
+the same run. The runtime reads the active instrument once when a run starts and only calls hooks
+when there is one, so unused instrumentation costs one ``is not None`` test per event. Unlike
+flowno, termination never depends on an instrument: instruments only observe.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import ExitStack, contextmanager
+from typing import Any, ClassVar
 
 from typing import Self
 
@@ -39,13 +41,18 @@ class FlowInstrument:
             f.run_until_complete()
     """
 
+    #: True: ``with`` adds this instrument to the active one instead of replacing it
+    joins_active: ClassVar[bool] = False
+
     def __init__(self) -> None:
         self._tokens: list[contextvars.Token[FlowInstrument | None]] = []
 
     def __enter__(self) -> Self:
         if not hasattr(self, "_tokens"):
             self._tokens = []
-        self._tokens.append(_CURRENT.set(self))
+        outer = _CURRENT.get()
+        active = InstrumentGroup(outer, self) if self.joins_active and outer is not None else self
+        self._tokens.append(_CURRENT.set(active))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -82,6 +89,54 @@ class FlowInstrument:
     @contextmanager
     def node_lifecycle(self, flow: Any, node: Any, run_level: int) -> Iterator[None]:
         yield
+
+
+class InstrumentGroup(FlowInstrument):
+    """Several flow instruments as one: every hook calls each member, in order.
+
+    Example::
+
+        with InstrumentGroup(PrintInstrument(), my_counter):
+            f.run_until_complete()
+    """
+
+    def __init__(self, *members: FlowInstrument) -> None:
+        super().__init__()
+        self.members = members
+
+    @contextmanager
+    def on_barrier_node_write(self, flow: Any, node: Any, data: Any, run_level: int) -> Iterator[None]:
+        with ExitStack() as stack:
+            for member in self.members:
+                stack.enter_context(member.on_barrier_node_write(flow, node, data, run_level))
+            yield
+
+    @contextmanager
+    def on_barrier_node_read(self, node: Any, run_level: int) -> Iterator[None]:
+        with ExitStack() as stack:
+            for member in self.members:
+                stack.enter_context(member.on_barrier_node_read(node, run_level))
+            yield
+
+    @contextmanager
+    def node_lifecycle(self, flow: Any, node: Any, run_level: int) -> Iterator[None]:
+        with ExitStack() as stack:
+            for member in self.members:
+                stack.enter_context(member.node_lifecycle(flow, node, run_level))
+            yield
+
+
+def _calls_every_member(name: str) -> Any:
+    def hook(self: InstrumentGroup, *args: Any) -> None:
+        for member in self.members:
+            getattr(member, name)(*args)
+
+    hook.__name__ = hook.__qualname__ = name
+    return hook
+
+
+for _name in [name for name in vars(FlowInstrument) if name.startswith("on_") and name not in vars(InstrumentGroup)]:
+    setattr(InstrumentGroup, _name, _calls_every_member(_name))
 
 
 NO_OP_INSTRUMENT = FlowInstrument()
