@@ -7,10 +7,12 @@ By default the example starts its own fake OpenAI-compatible endpoint on 127.0.0
 ``HttpServer`` on a background thread), so it needs no network and no key and finishes in about a
 second. To ask a real endpoint instead, set:
 
-* ``FLOWNO_LLM_BASE_URL``: the API root, e.g. ``https://api.openai.com/v1`` or
+* ``OPENAI_BASE_URL``: the API root, e.g. ``https://api.openai.com/v1`` or
   ``http://127.0.0.1:11434/v1`` (Ollama);
 * ``OPENAI_API_KEY``: the key (read by ``ChatCompletion`` itself; never printed);
-* ``FLOWNO_LLM_MODEL``: the model (default: ``$OPENAI_MODEL``, else ``gpt-4o-mini``).
+* ``OPENAI_MODEL``: the model (default ``gpt-4o-mini``).
+
+``FLOWNO_LLM_BASE_URL``, ``FLOWNO_LLM_API_KEY`` and ``FLOWNO_LLM_MODEL`` override them when set.
 
 The flow::
 
@@ -113,14 +115,14 @@ def main() -> None:
     parser.add_argument("--output", default=os.path.join(tempfile.gettempdir(), "flowno_llm_pipeline.txt"))
     args = parser.parse_args()
 
-    real_url = os.environ.get("FLOWNO_LLM_BASE_URL")
+    real_url = os.environ.get("FLOWNO_LLM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
     model = os.environ.get("FLOWNO_LLM_MODEL")
     if real_url:
         print(f"Asking {real_url} (model {model or os.environ.get('OPENAI_MODEL') or 'gpt-4o-mini'})", flush=True)
         answer, words, written = run_pipeline(args.prompt, args.output, real_url, model)
     else:
         with ServerThread(fake_openai_server()) as url:
-            print(f"Asking the local fake endpoint {url}/v1 (set FLOWNO_LLM_BASE_URL for a real one)", flush=True)
+            print(f"Asking the local fake endpoint {url}/v1 (set OPENAI_BASE_URL for a real one)", flush=True)
             answer, words, written = run_pipeline(args.prompt, args.output, url + "/v1", FAKE_MODEL)
     print(f"Done: {words} words; wrote {written} bytes to {args.output}")
     print(f"Answer: {answer}")

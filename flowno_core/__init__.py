@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from . import _logging  # noqa: F401 - configures the "flowno_core" logger from FLOWNO_LOG_* variables
+from ._logging import LOG_LEVEL as LOG_LEVEL, TagFilter as TagFilter  # flowno's names, not in __all__ (as in flowno)
 from ._graph.runtime.context import current_context, current_flow, current_node
 from ._graph.description.decorator import node
 from ._graph.description.draft import DraftGroupNode, DraftNode

@@ -154,7 +154,7 @@ class Lock:
 
 
 class Condition:
-    """Wait/notify on an associated Lock (which must be held); notify wakes in FIFO order (D12).
+    """Wait/notify on an associated Lock (which must be held); notify wakes in FIFO order.
 
     Example::
 

@@ -227,7 +227,7 @@ class TaskHandle(Generic[T_co]):
 
 
 class CancelRequest(Generic[T_co]):
-    """What ``TaskHandle.cancel()`` returns: a bool you can also await (D11)."""
+    """What ``TaskHandle.cancel()`` returns: a bool you can also await."""
 
     __slots__ = ("_task", "delivered")
 

@@ -80,7 +80,7 @@ class _ZlibStage:
 class BodyDecoder:
     """Undo the ``Content-Encoding`` of a body fed in pieces.
 
-    Example:
+    Examples:
         >>> import gzip
         >>> blob = gzip.compress(b"hello world")
         >>> decoder = BodyDecoder("gzip")

@@ -102,7 +102,7 @@ def _parse(url: str) -> Target:
 def redact(url: str) -> str:
     """``url`` with its password and secret-looking query values replaced by ``***``.
 
-    Example:
+    Examples:
         >>> redact("https://user:pw@api.example/v1?api_key=abc&q=1")
         'https://user:***@api.example/v1?api_key=***&q=1'
     """

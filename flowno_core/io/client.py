@@ -222,7 +222,11 @@ class HttpClient:
             ``HTTPException``).
 
         Raises:
-            InvalidURL, HttpConnectionError, HttpProtocolError, HttpTimeoutError, TooManyRedirects.
+            InvalidURL: the URL cannot be requested (unknown scheme, no host, bad port).
+            HttpConnectionError: the connection could not be made or was lost.
+            HttpProtocolError: the server broke HTTP (status line, headers, framing, body).
+            HttpTimeoutError: a timeout of ``timeout`` ran out.
+            TooManyRedirects: more redirects than the client's ``max_redirects``.
 
         Example::
 

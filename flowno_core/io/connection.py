@@ -58,7 +58,7 @@ class Timeout:
         read: the longest wait for the peer during the exchange (each read, and each send).
         total: the whole request, redirects and (for streams) the whole body included.
 
-    Example:
+    Examples:
         >>> Timeout(connect=5, read=30)
         Timeout(connect=5, read=30, total=None)
         >>> Timeout.coerce(10)

@@ -48,7 +48,7 @@ class HTTPException(Exception):
     The message reads ``"METHOD URL: status line: body text"``; the body is shown as text, cut after
     500 characters.
 
-    Example:
+    Examples:
         >>> error = HTTPException("HTTP/1.1 429 Too Many Requests", b"slow down", method="GET",
         ...                       url="http://h/x", headers={"Retry-After": "3"})
         >>> error.status_code, error.retry_after, error.body
@@ -121,7 +121,7 @@ def _decode_text(body: bytes, content_type: str | None) -> str:
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 
-    Example:
+    Examples:
         >>> parse_retry_after("120"), parse_retry_after("soon"), parse_retry_after(None)
         (120.0, None, None)
         >>> parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT")  # in the past

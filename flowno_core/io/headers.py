@@ -61,7 +61,7 @@ def _values(name: str, value: HeaderValue) -> list[str]:
 def charset_of(content_type: str | None, default: str = "utf-8") -> str:
     """The ``charset`` parameter of a Content-Type value (``default`` when there is none).
 
-    Example:
+    Examples:
         >>> charset_of('text/plain; charset="latin-1"'), charset_of("application/json")
         ('latin-1', 'utf-8')
     """
@@ -75,7 +75,7 @@ def charset_of(content_type: str | None, default: str = "utf-8") -> str:
 class Headers:
     """Case-insensitive HTTP headers; a name may carry several values (separate lines on the wire).
 
-    Example:
+    Examples:
         >>> headers = Headers()
         >>> headers.set("Content-Type", "application/json")
         >>> headers.add("Set-Cookie", "a=1")
@@ -121,7 +121,7 @@ class Headers:
     def set(self, name: str, value: HeaderValue) -> None:
         """Replace every value of ``name``; a list gives one field line per item.
 
-        Example:
+        Examples:
             >>> h = Headers()
             >>> h.set("Accept", ["text/html", "application/json"])
             >>> h.get("accept")
@@ -133,7 +133,7 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         """Append one more value for ``name`` (kept as a separate field line).
 
-        Example:
+        Examples:
             >>> h = Headers()
             >>> h.add("Via", "a"); h.add("via", "b")
             >>> h.get_all("VIA")
@@ -145,7 +145,7 @@ class Headers:
     def get(self, name: str, default: str | None = None) -> str | None:
         """The values of ``name`` joined with ``", "``, or ``default`` when absent.
 
-        Example:
+        Examples:
             >>> Headers({"X-A": "1"}).get("x-a"), Headers().get("x-a", "none")
             ('1', 'none')
         """
@@ -157,7 +157,7 @@ class Headers:
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in arrival order (empty list when absent).
 
-        Example:
+        Examples:
             >>> Headers([("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]).get_all("set-cookie")
             ['a=1', 'b=2']
         """
@@ -166,7 +166,7 @@ class Headers:
     def delete(self, name: str) -> None:
         """Remove every value of ``name`` (no error when absent).
 
-        Example:
+        Examples:
             >>> h = Headers({"X-A": "1"}); h.delete("x-a"); h.get("X-A") is None
             True
         """
@@ -175,7 +175,7 @@ class Headers:
     def merge(self, headers: "Headers") -> None:
         """Copy ``headers`` into this one; for each name present in ``headers``, its values win.
 
-        Example:
+        Examples:
             >>> a = Headers({"Accept": "text/html", "X-A": "1"})
             >>> a.merge(Headers({"accept": "application/json"}))
             >>> a.get("accept"), a.get("x-a")
@@ -187,7 +187,7 @@ class Headers:
     def copy(self) -> "Headers":
         """An independent copy.
 
-        Example:
+        Examples:
             >>> a = Headers({"X-A": "1"}); b = a.copy(); b.set("x-a", "2"); a.get("x-a")
             '1'
         """
@@ -202,7 +202,7 @@ class Headers:
     def stringify(self) -> str:
         """The header block as CRLF-separated ``name: value`` lines (no trailing CRLF).
 
-        Example:
+        Examples:
             >>> Headers([("A", "1"), ("B", "2")]).stringify()
             'a: 1\\r\\nb: 2'
         """

@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from .._kernel.instrument_events import (
     InstrumentationMetadata,
+    ReadySocketInstrumentationMetadata,
     SocketConnectReadyMetadata,
     SocketConnectStartMetadata,
     SocketRecvDataMetadata,

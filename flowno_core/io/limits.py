@@ -38,7 +38,7 @@ class ServerLimits:
         max_keepalive_requests: requests served on one connection; the last is answered with
             ``Connection: close``.
 
-    Example:
+    Examples:
         >>> limits = ServerLimits(max_body_size=10 * 1024 * 1024, idle_timeout=5)
         >>> limits.max_body_size, limits.header_timeout
         (10485760, 10.0)
@@ -67,7 +67,7 @@ class ServerLimits:
     def replace(self, **changes: Any) -> "ServerLimits":
         """A copy with ``changes`` applied; an unknown name raises ``TypeError`` listing the known ones.
 
-        Example:
+        Examples:
             >>> ServerLimits().replace(max_connections=64).max_connections
             64
         """

@@ -76,7 +76,7 @@ def make_route(proxy_url: str, source: str) -> ProxyRoute:
     ``source`` says where the URL came from (``"HTTPS_PROXY"``, ``"HttpClient(proxy=...)"``) for the
     error raised when it cannot be used.
 
-    Example:
+    Examples:
         >>> route = make_route("http://me:secret@proxy.local:3128", "HTTP_PROXY")
         >>> route.proxy.host, route.proxy.port, route.shown, route.authorization
         ('proxy.local', 3128, 'http://me:***@proxy.local:3128', 'Basic bWU6c2VjcmV0')
@@ -173,7 +173,7 @@ def bypasses(host: str, port: int, no_proxy: tuple[str, ...]) -> bool:
     An entry is ``*`` (everything), a domain (``example.com`` or ``.example.com``: that host and its
     subdomains), an IP address or network (``10.0.0.0/8``, ``::1``), each optionally with ``:port``.
 
-    Example:
+    Examples:
         >>> entries = ("localhost", ".corp.example", "10.0.0.0/8", "api.test:8443")
         >>> [bypasses(h, p, entries) for h, p in [("localhost", 80), ("svc.corp.example", 443),
         ...   ("10.1.2.3", 80), ("api.test", 443), ("api.test", 8443), ("example.org", 80)]]

@@ -46,7 +46,7 @@ def _is_json_type(headers: Headers) -> bool:
 def status_code_of(status: str) -> int:
     """The numeric code in a status line (0 when malformed).
 
-    Example:
+    Examples:
         >>> status_code_of("HTTP/1.1 404 Not Found"), status_code_of("garbage")
         (404, 0)
     """

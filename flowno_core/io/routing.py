@@ -22,7 +22,7 @@ _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def compile_path(path: str) -> re.Pattern[str] | None:
     """A regex for a route with ``{name}`` segments (None for a plain path).
 
-    Example:
+    Examples:
         >>> compile_path("/items/{item_id}").match("/items/42").groupdict()
         {'item_id': '42'}
         >>> compile_path("/plain") is None
@@ -42,7 +42,7 @@ def compile_path(path: str) -> re.Pattern[str] | None:
 class Router:
     """Routes in registration order.
 
-    Example:
+    Examples:
         >>> async def show(request): ...
         >>> router = Router()
         >>> router.add("GET", "/items/{item_id}", show)

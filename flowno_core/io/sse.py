@@ -46,7 +46,7 @@ class ServerSentEvent:
     def json(self, decoder: json.JSONDecoder | None = None) -> Any:
         """Decode ``data`` as JSON.
 
-        Example:
+        Examples:
             >>> ServerSentEvent('{"a": 1}').json()
             {'a': 1}
         """
@@ -56,7 +56,7 @@ class ServerSentEvent:
 class SSEParser:
     """Incremental ``text/event-stream`` parser: feed bytes, get the events they complete.
 
-    Example:
+    Examples:
         >>> parser = SSEParser()
         >>> parser.feed(b"event: greet\\ndata: hel")
         []
@@ -160,7 +160,7 @@ class SSEJsonDecoder:
 
     ``done`` becomes True at the ``[DONE]`` sentinel; events after it are ignored.
 
-    Example:
+    Examples:
         >>> decoder = SSEJsonDecoder()
         >>> decoder.decode(ServerSentEvent('{"token": "a"}'))
         [{'token': 'a'}]
@@ -234,7 +234,7 @@ def format_event(
 ) -> bytes:
     """Encode one event for the wire; ``data`` that is not ``str``/``bytes`` is sent as JSON.
 
-    Example:
+    Examples:
         >>> format_event({"token": "hi"})
         b'data: {"token": "hi"}\\n\\n'
         >>> format_event("two\\nlines", event="note")

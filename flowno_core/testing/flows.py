@@ -5,7 +5,7 @@ each input, and which inputs have defaults). ``spec.build()`` turns it into a re
 (one hand-written DraftNode class per node) whose nodes compute a fixed arithmetic function of
 their inputs; sources return ``100 * index + k`` on their k-th evaluation. ``reference_values``
 computes, without any event loop, what generation k of every node must hold: cycles are broken
-the way SPEC §2.7/§2.8 says (in each strongly connected component the first member, in
+the way the runtime breaks them (in each strongly connected component the first member, in
 definition order, whose in-cycle inputs all have defaults starts the cycle; those inputs are
 *stitched*, i.e. read the producer's previous generation, or the default at generation 0), and
 everything else is evaluated in lockstep, generation by generation, in topological order.

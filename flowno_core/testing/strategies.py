@@ -38,7 +38,7 @@ def flow_specs(
         cycles: True = at least one cycle, False = a DAG, None = either.
         breakable: True = every cycle can be started by defaults, False = some cycle cannot
             (the flow must raise MissingDefaultError), None = either.
-        shuffle_definition_order: define the nodes in a random order (D1 and D8 depend on it).
+        shuffle_definition_order: define the nodes in a random order (cycle breaking and concurrency must not depend on it).
     """
     low = 2 if cycles else 1
     count = draw(st.integers(min_value=low, max_value=max(low, max_nodes)))

@@ -51,7 +51,7 @@ class ToolCall:
             ``call.function.arguments``); ``parse_arguments()`` decodes it.
         type: ``"function"``.
 
-    Example:
+    Examples:
         >>> call = ToolCall("call_1", "get_weather", '{"city": "Oslo"}')
         >>> call.function.name, call.parse_arguments()
         ('get_weather', {'city': 'Oslo'})
@@ -106,7 +106,7 @@ class ChatAnswer(str):
         model: the model that answered, as the endpoint named it.
         refusal: the model's refusal text (structured outputs), else None.
 
-    Example:
+    Examples:
         >>> answer = ChatAnswer("Hi!", finish_reason="stop")
         >>> answer == "Hi!", answer.upper(), answer.finish_reason, answer.tool_calls
         (True, 'HI!', 'stop', ())
@@ -189,7 +189,7 @@ class _PartialCall:
 class ChatStream:
     """Folds ``chat.completion.chunk`` events into a ``ChatAnswer`` (see the module docstring).
 
-    Example:
+    Examples:
         >>> stream = ChatStream()
         >>> stream.feed({"choices": [{"index": 0, "delta": {"content": "Hi"}}]})
         'Hi'
@@ -339,7 +339,7 @@ class ChatStream:
 def answer_from_completion(completion: Any) -> ChatAnswer:
     """The ``ChatAnswer`` of a whole (non-streamed) ``chat.completion`` object.
 
-    Example:
+    Examples:
         >>> answer_from_completion({"choices": [{"index": 0, "finish_reason": "stop",
         ...     "message": {"role": "assistant", "content": "all at once"}}]})
         ChatAnswer('all at once', finish_reason='stop')

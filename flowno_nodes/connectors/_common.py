@@ -41,7 +41,7 @@ class Secret:
     Args:
         value: the secret text (another ``Secret`` is unwrapped).
 
-    Example:
+    Examples:
         >>> key = Secret("sk-very-secret")
         >>> key, f"{key}"
         (Secret('***'), "Secret('***')")
@@ -62,7 +62,7 @@ class Secret:
     def from_env(cls, name: str) -> "Secret | None":
         """The environment variable ``name`` as a Secret (None when unset or empty).
 
-        Example:
+        Examples:
             >>> Secret.from_env("FLOWNO_DOCTEST_UNSET_VARIABLE") is None
             True
         """

@@ -25,10 +25,12 @@ the ``yield``; the final value is then the answer received so far), and when the
 endpoint that ignores ``"stream": true`` and answers with one JSON completion is accepted too (its
 text arrives as a single token).
 
-Configuration comes from the arguments, else from the environment when the node runs:
-``OPENAI_BASE_URL`` (default ``https://api.openai.com/v1``), ``OPENAI_API_KEY`` (no
-``Authorization`` header when there is none, for local servers) and ``OPENAI_MODEL`` (default
-``gpt-4o-mini``).
+Configuration comes from the arguments, else from the environment when the node runs: the
+standard variables of OpenAI's clients, ``OPENAI_BASE_URL`` (default ``https://api.openai.com/v1``),
+``OPENAI_API_KEY`` (no ``Authorization`` header when there is none, for local servers) and
+``OPENAI_MODEL`` (default ``gpt-4o-mini``). ``FLOWNO_LLM_BASE_URL``, ``FLOWNO_LLM_API_KEY`` and
+``FLOWNO_LLM_MODEL`` override them when set, to point flows at another endpoint than the other
+OpenAI tools of the same shell.
 
 The API key is a secret: a key given as an argument is wrapped in ``Secret`` when the node is
 created (so the flow graph, its instruments and its logs only ever see ``Secret('***')``), a key
@@ -78,9 +80,17 @@ logger.addHandler(logging.NullHandler())
 BASE_URL_ENV = "OPENAI_BASE_URL"
 API_KEY_ENV = "OPENAI_API_KEY"
 MODEL_ENV = "OPENAI_MODEL"
+#: ``FLOWNO_LLM_BASE_URL`` overrides ``OPENAI_BASE_URL``, and so on
+OVERRIDE_PREFIX = "FLOWNO_LLM_"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 _DONE = "[DONE]"
+
+
+def _environment(standard: str) -> str | None:
+    """``FLOWNO_LLM_<X>`` when set, else ``OPENAI_<X>`` (read when the node runs), else None."""
+    override = OVERRIDE_PREFIX + standard.removeprefix("OPENAI_")
+    return os.environ.get(override) or os.environ.get(standard) or None
 
 
 class ChatCompletionError(RuntimeError):
@@ -140,7 +150,7 @@ def _protect_key(arguments: dict[str, Any]) -> None:
 def normalize_messages(messages: Any) -> list[dict[str, Any]]:
     """The ``messages`` list of a request from a str (one user message), one dict, or a list of dicts.
 
-    Example:
+    Examples:
         >>> normalize_messages("Hi")
         [{'role': 'user', 'content': 'Hi'}]
     """
@@ -256,12 +266,14 @@ async def ChatCompletion(
     Args:
         messages: a str (one user message), one message dict, or a list of
             ``{"role": "system" | "user" | "assistant" | "tool", "content": ...}`` dicts.
-        model: the model name; default ``$OPENAI_MODEL``, else ``"gpt-4o-mini"``.
+        model: the model name; default ``$FLOWNO_LLM_MODEL``, else ``$OPENAI_MODEL``, else
+            ``"gpt-4o-mini"``.
         base_url: the API root, e.g. ``"http://127.0.0.1:11434/v1"``; the node POSTs to
-            ``<base_url>/chat/completions``. Default ``$OPENAI_BASE_URL``, else
-            ``"https://api.openai.com/v1"``.
+            ``<base_url>/chat/completions``. Default ``$FLOWNO_LLM_BASE_URL``, else
+            ``$OPENAI_BASE_URL``, else ``"https://api.openai.com/v1"``.
         api_key: the key sent as ``Authorization: Bearer <key>`` (a str is wrapped in ``Secret``
-            when the node is created). Default ``$OPENAI_API_KEY``; no header when neither is set.
+            when the node is created). Default ``$FLOWNO_LLM_API_KEY``, else ``$OPENAI_API_KEY``; no
+            header when none is set.
         options: more request fields (``{"temperature": 0.2, "max_tokens": 200, "tools": [...],
             "stream_options": {"include_usage": True}}``); they cannot override ``model``,
             ``messages`` or ``stream``.
@@ -293,13 +305,13 @@ async def ChatCompletion(
     chat = normalize_messages(messages)
     if options is not None and not isinstance(options, Mapping):
         raise TypeError(f"ChatCompletion: options must be a dict of request fields, got {type(options).__name__}")
-    key = reveal(api_key) if api_key is not None else os.environ.get(API_KEY_ENV) or None
-    root = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    key = reveal(api_key) if api_key is not None else _environment(API_KEY_ENV)
+    root = base_url or _environment(BASE_URL_ENV) or DEFAULT_BASE_URL
     if not isinstance(root, str):
         raise TypeError(f"ChatCompletion: base_url must be a str, got {type(root).__name__}")
     url = root.rstrip("/") + "/chat/completions"
     payload = dict(options or {})
-    payload.update(model=model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL, messages=chat, stream=True)
+    payload.update(model=model or _environment(MODEL_ENV) or DEFAULT_MODEL, messages=chat, stream=True)
     headers = Headers({"Accept": "text/event-stream"})
     if key:
         headers.set("Authorization", f"Bearer {key}")

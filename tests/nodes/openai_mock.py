@@ -372,8 +372,9 @@ class OpenAIMock:
 # -- flow helpers ------------------------------------------------------------------------------------
 @pytest.fixture
 def no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No OPENAI_* variable of the developer's shell reaches the node (use it autouse in a module)."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
+    """No OPENAI_* or FLOWNO_LLM_* variable of the developer's shell reaches the node (use it autouse in a module)."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "FLOWNO_LLM_API_KEY",
+                 "FLOWNO_LLM_BASE_URL", "FLOWNO_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -22,7 +22,8 @@ def expected_lines(block: str) -> list[str]:
 
 
 def test_the_how_to_runs_and_prints_what_it_says(monkeypatch):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "FLOWNO_LLM_API_KEY",
+                 "FLOWNO_LLM_BASE_URL", "FLOWNO_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
     assert len(BLOCKS) >= 7
     assert "shutdown()" in BLOCKS[-1]

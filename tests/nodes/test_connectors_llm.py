@@ -114,6 +114,23 @@ def test_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch):
     assert log.requests[0]["model"] == "env-model"
 
 
+def test_flowno_llm_variables_override_the_openai_ones(monkeypatch: pytest.MonkeyPatch):
+    server, log = chat_server(["over"], require_key=KEY)
+    with ServerThread(server) as url:
+        monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+        monkeypatch.setenv("OPENAI_MODEL", "env-model")
+        monkeypatch.setenv("FLOWNO_LLM_API_KEY", KEY)
+        monkeypatch.setenv("FLOWNO_LLM_BASE_URL", url + "/v1")
+        monkeypatch.setenv("FLOWNO_LLM_MODEL", "override-model")
+        with FlowHDL() as f:
+            f.answer = ChatCompletion("hi")
+        run(f)
+    assert f.answer.get_data() == ("over",)
+    assert log.authorizations == [f"Bearer {KEY}"]
+    assert log.requests[0]["model"] == "override-model"
+
+
 def test_api_key_argument_beats_the_environment_and_never_reaches_logs_or_reprs(monkeypatch, caplog):
     server, log = chat_server(["secret", " safe"], require_key=KEY)
     monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)

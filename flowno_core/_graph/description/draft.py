@@ -273,7 +273,7 @@ class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
         return code is not None and bool(code.call_code.co_flags & inspect.CO_ASYNC_GENERATOR)
 
     def accumulate_streamed_data(self, accumulator: tuple[Any, ...], partial: tuple[Any, ...]) -> tuple[Any, ...]:
-        """Combine the accumulated final value with one more chunk (override to customise, D6).
+        """Combine the accumulated final value with one more chunk (override to customise).
 
         The built-in rule (used when this method is not overridden) sums numbers, concatenates
         str, bytes, lists and tuples, and otherwise collects the chunks in a list.

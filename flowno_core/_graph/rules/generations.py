@@ -93,7 +93,7 @@ def parent_generation(g: Generation) -> Generation:
 
 
 def stitched_generation(g: Generation, stitch: int) -> Generation:
-    """Add ``stitch`` to element 0 (the offset of a bootstrapped feedback edge, SPEC §2.8).
+    """Add ``stitch`` to element 0 (the offset of a bootstrapped feedback edge, the *stitch*).
 
     >>> stitched_generation((0, 3), 1), stitched_generation(None, 1), stitched_generation(None, 0)
     ((1, 3), (0,), None)

@@ -110,7 +110,7 @@ class Flow:
     def deadlock_grace(self) -> float | None:
         """Real seconds a stalled run waits, when a task waits on something another thread could
         still provide (an Event, a queue), before it reports a deadlock; None waits forever. Waits
-        only the flow can end (nodes waiting on each other) are reported at once (D3)."""
+        only the flow can end (nodes waiting on each other) are reported at once."""
         return self._endings.deadlock_grace
 
     @deadlock_grace.setter
@@ -147,7 +147,7 @@ class Flow:
         self._built_nodes = len(self.nodes)
 
     def check(self) -> list[Exception]:
-        """Problems that would stop the flow, found without running it (D16).
+        """Problems that would stop the flow, found without running it.
 
         Returns a list of exceptions: an AttributeError for each input that is neither connected nor
         defaulted, and a MissingDefaultError for a cycle no default can break. Empty = fine.
@@ -174,7 +174,7 @@ class Flow:
     ) -> RunReport:
         """Run until nothing is left to do, a generation limit is reached, or an error ends it.
 
-        Running again continues from where the last run stopped (D5).
+        Running again continues from where the last run stopped.
 
         Args:
             stop_at_node_generation: ``()`` (never), one generation for every node, ``None`` (stop
@@ -201,8 +201,11 @@ class Flow:
             ``flow.last_report``.
 
         Raises:
-            TerminateLimitReached, MissingDefaultError, DeadlockError, or a node's exception.
-            RuntimeError if the flow is already running (nested, or in another thread).
+            TerminateLimitReached: a ``stop_at_node_generation`` limit was reached (the next run continues).
+            MissingDefaultError: a cycle has no member whose in-cycle inputs all have defaults.
+            DeadlockError: nothing can wake the loop while nodes or tasks still wait.
+            Exception: a node's own exception, with a note naming the node and its generation.
+            RuntimeError: the flow is already running (nested, or in another thread).
         """
         if not self._running.acquire(blocking=False):
             raise RuntimeError(

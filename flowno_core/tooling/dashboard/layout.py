@@ -47,7 +47,7 @@ class Layout:
 def cycle_edges(nodes: Sequence[int], edges: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
     """The edges that close a cycle in a depth-first search that visits ``nodes`` in order.
 
-    Example:
+    Examples:
         >>> sorted(cycle_edges([0, 1, 2], [(0, 1), (1, 2), (2, 1), (2, 2)]))
         [(2, 1), (2, 2)]
     """
@@ -83,7 +83,7 @@ def cycle_edges(nodes: Sequence[int], edges: Sequence[tuple[int, int]]) -> set[t
 def columns_of(nodes: Sequence[int], edges: Sequence[tuple[int, int]]) -> dict[int, int]:
     """Each node's column: the longest path reaching it over ``edges`` (which must be acyclic).
 
-    Example:
+    Examples:
         >>> columns_of([0, 1, 2], [(0, 1), (1, 2), (0, 2)])
         {0: 0, 1: 1, 2: 2}
     """
@@ -122,7 +122,7 @@ def layered_layout(
         edges: the connections; several between the same nodes, and cycles, are fine.
         widths: the width of each node's box.
 
-    Example:
+    Examples:
         >>> layout = layered_layout([0, 1, 2], [(0, 1), (0, 2), (2, 0)], {0: 100, 1: 80, 2: 80})
         >>> [(layout.boxes[n].column, layout.boxes[n].row) for n in (0, 1, 2)]
         [(0, 0), (1, 0), (1, 1)]

@@ -1,0 +1,12 @@
+"""flowno's module path ``flowno.decorators.node``: the same names, from flowno_core's own modules."""
+
+from .._graph.description.decorator import node, template
+from .._graph.description.draft import DraftGroupNode, DraftNode, OriginalCall
+
+__all__ = [
+    "DraftGroupNode",
+    "DraftNode",
+    "OriginalCall",
+    "node",
+    "template",
+]
