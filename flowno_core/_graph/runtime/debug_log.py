@@ -22,7 +22,8 @@ logger = logging.getLogger("flowno_core.flow")
 
 
 def wanted() -> bool:
-    return logger.isEnabledFor(logging.DEBUG)
+    """``logger.isEnabledFor(DEBUG)`` without its cache (which allocates during a run the first time)."""
+    return not logger.disabled and logger.manager.disable < logging.DEBUG and logger.getEffectiveLevel() <= logging.DEBUG
 
 
 def _hidden(node: Any) -> bool:
