@@ -16,7 +16,7 @@ import inspect
 import os
 import sys
 import warnings
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, Unpack, overload
 
 from ...errors import NodeConfigurationError, NodeConfigurationWarning
@@ -254,7 +254,7 @@ class NodeDecoratorWithOptions(Protocol):
     def __call__(self, func_or_cls: Callable[P, Coroutine[Any, Any, R]], /) -> NodeClass[P, R]: ...
 
     @overload
-    def __call__(self, func_or_cls: Callable[P, AsyncGenerator[R, Any]], /) -> NodeClass[P, R]: ...
+    def __call__(self, func_or_cls: Callable[P, AsyncIterator[R]], /) -> NodeClass[P, R]: ...
 
     @overload
     def __call__(self, func_or_cls: type[C], /) -> Any: ...
@@ -301,7 +301,7 @@ class NodeDecorator:
     def __call__(self, func_or_cls: Callable[P, Coroutine[Any, Any, R]], /) -> "NodeClass[P, R]": ...
 
     @overload
-    def __call__(self, func_or_cls: Callable[P, AsyncGenerator[R, Any]], /) -> "NodeClass[P, R]": ...
+    def __call__(self, func_or_cls: Callable[P, AsyncIterator[R]], /) -> "NodeClass[P, R]": ...
 
     @overload
     def __call__(self, func_or_cls: type[C], /) -> Any: ...

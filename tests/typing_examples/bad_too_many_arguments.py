@@ -1,0 +1,13 @@
+"""One argument too many for a class node."""
+
+from flowno_core import FlowHDL, node
+
+
+@node
+class Counter:
+    async def call(self, value: str) -> int:
+        return len(value)
+
+
+with FlowHDL() as f:
+    f.counter = Counter("a", "b")  # expected: Too many arguments for "Counter"
