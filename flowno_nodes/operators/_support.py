@@ -83,6 +83,27 @@ def add_item_note(error: BaseException, operator: str, what: str, index: int, it
     error.add_note(f"{operator}: {what} failed on item #{index}: {short_repr(item)}")
 
 
+async def running_folds(
+    operator: str, items: AsyncIterator[Any], fn: Callable[[Any, Any], Any], initial: Any
+) -> AsyncGenerator[Any, None]:
+    """``acc = fn(acc, item)`` after each item, from ``initial`` (``NOTHING``: the first item
+    starts it); what ``scan`` streams and ``reduce`` keeps the last of."""
+    check_callable(operator, "fn", fn)
+    accumulated = initial
+    index = 0
+    async for item in items:
+        if accumulated is NOTHING:
+            accumulated = item
+        else:
+            try:
+                accumulated = await call(fn, accumulated, item)
+            except Exception as error:
+                add_item_note(error, operator, "fn", index, item)
+                raise
+        yield accumulated
+        index += 1
+
+
 def now() -> float:
     """The running loop's clock (virtual time under a VirtualClock)."""
     loop = current_event_loop()

@@ -9,12 +9,13 @@ with the number of different items).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Hashable
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 from flowno_core import Stream, node
 
 from .._wiring import with_keywords
-from ._support import NOTHING, add_item_note, call, check_callable, last_item
+from ._support import NOTHING, add_item_note, call, check_callable, last_item, running_folds
 
 T = TypeVar("T")
 
@@ -51,19 +52,10 @@ async def reduce(source: Stream[T], fn: Callable[[Any, T], Any], initial: Any = 
     >>> f.longest.get_data()
     ('flow',)
     """
-    check_callable("reduce", "fn", fn)
     accumulated = initial
-    index = 0
-    async for item in source:
-        if accumulated is NOTHING:
-            accumulated = item
-        else:
-            try:
-                accumulated = await call(fn, accumulated, item)
-            except Exception as error:
-                add_item_note(error, "reduce", "fn", index, item)
-                raise
-        index += 1
+    async with aclosing(running_folds("reduce", source, fn, initial)) as folds:
+        async for accumulated in folds:
+            pass
     if accumulated is NOTHING:
         raise ValueError("reduce(): the stream was empty and no initial value was given (pass initial=...)")
     return accumulated

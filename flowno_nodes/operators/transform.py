@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 from flowno_core import Stream, TaskHandle, node
@@ -28,6 +29,7 @@ from ._support import (
     must_await,
     next_before,
     now,
+    running_folds,
 )
 
 T = TypeVar("T")
@@ -304,20 +306,9 @@ async def scan(source: Stream[T], fn: Callable[[Any, T], Any], initial: Any = NO
     >>> f.result.get_data()
     ([1, 3, 6, 10],)
     """
-    check_callable("scan", "fn", fn)
-    accumulated = initial
-    index = 0
-    async for item in source:
-        if accumulated is NOTHING:
-            accumulated = item
-        else:
-            try:
-                accumulated = await call(fn, accumulated, item)
-            except Exception as error:
-                add_item_note(error, "scan", "fn", index, item)
-                raise
-        yield accumulated
-        index += 1
+    async with aclosing(running_folds("scan", source, fn, initial)) as folds:
+        async for accumulated in folds:
+            yield accumulated
 
 
 @with_keywords
