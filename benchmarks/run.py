@@ -9,9 +9,10 @@ Usage (from anywhere; needs only a Python >= 3.11 and access to PyPI the first t
     python benchmarks/run.py --reinstall     # rebuild the venv's packages
     python benchmarks/run.py flow --update-readme   # re-measure and rewrite README's flow tables
     python benchmarks/run.py flow stream --baseline e325ce2 --rounds 2   # working tree vs that commit
+    python benchmarks/run.py flow stream library --plots   # also redraw the scaling plots (plots.py)
 
 Set-up: ``<repo>/.bench-venv`` is created with this interpreter's ``venv`` module and gets
-``flowno==0.1.19``, ``aiostream``, ``h11`` and flowno_core from this checkout, installed *editable*,
+``flowno==0.1.19``, ``aiostream``, ``h11``, ``matplotlib`` (for ``--plots`` only) and flowno_core from this checkout, installed *editable*,
 so a re-run always measures the current working tree. The venv is re-used while the pinned
 requirements are unchanged (``BENCH_VENV=/path`` puts it elsewhere). ``--no-venv`` runs with the current interpreter instead (whatever it has
 installed; missing implementations are reported, not fatal).
@@ -21,6 +22,8 @@ implementation) in its own subprocess and prints its table. At the end this scri
 tables together, the target checks, and with ``--markdown`` the same as markdown to paste into
 benchmarks/README.md; ``--update-readme`` writes them into README.md itself (between the
 ``<!-- results:NAME -->`` markers of the benchmarks that ran). ``--json PATH`` keeps the raw numbers.
+``--plots`` then runs ``plots.py`` in the venv on those numbers: one PNG per scaling benchmark that ran
+(flow, stream, library) into ``benchmarks/plots/`` and ``docs/plots/``, the figures README.md shows.
 
 ``--baseline REV`` (repeatable) adds ``core@<short sha>``: flowno_core as it was at git revision REV,
 exported once into ``.bench-baseline/<sha>/`` and imported by its workers through ``PYTHONPATH``
@@ -42,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.environ.get("BENCH_VENV") or os.path.join(ROOT, ".bench-venv")
 BENCHES = ["kernel", "flow", "stream", "http", "startup", "bridge", "library"]
-REQUIREMENTS = ["flowno==0.1.19", "aiostream", "h11"]
+REQUIREMENTS = ["flowno==0.1.19", "aiostream", "h11", "matplotlib"]  # matplotlib: plots.py only
 
 
 def venv_python() -> str:
@@ -60,7 +63,7 @@ def ensure_venv(reinstall: bool) -> str:
         print(f"creating {VENV}", flush=True)
         if subprocess.run([sys.executable, "-m", "venv", VENV]).returncode != 0:
             sys.exit("could not create the venv (on Debian/Ubuntu: apt-get install python3-venv); "
-                     "or install flowno==0.1.19 aiostream h11 and this repository yourself and use --no-venv")
+                     "or install flowno==0.1.19 aiostream h11 matplotlib and this repository yourself and use --no-venv")
         reinstall = True
     if not reinstall and os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
         return py
@@ -69,7 +72,7 @@ def ensure_venv(reinstall: bool) -> str:
     subprocess.run(pip + ["--upgrade", "pip"], check=False)
     subprocess.run(pip + REQUIREMENTS, check=True)
     subprocess.run(pip + ["-e", ROOT], check=True)
-    check = subprocess.run([py, "-c", "import flowno_core, flowno, aiostream, h11; print(flowno_core.__file__)"],
+    check = subprocess.run([py, "-c", "import flowno_core, flowno, aiostream, h11, matplotlib; print(flowno_core.__file__)"],
                            capture_output=True, text=True)
     if check.returncode != 0:
         sys.exit(f"benchmark venv is broken:\n{check.stderr}")
@@ -99,6 +102,8 @@ def main() -> None:
     parser.add_argument("--reinstall", action="store_true", help="reinstall the venv's packages")
     parser.add_argument("--update-readme", action="store_true",
                         help="write the measured tables into benchmarks/README.md (full runs only)")
+    parser.add_argument("--plots", action="store_true",
+                        help="draw the scaling plots (flow, stream, library) into benchmarks/plots/ and docs/plots/")
     parser.add_argument("--baseline", action="append", default=[], metavar="REV",
                         help="also measure flowno_core at git revision REV, as core@<short sha> (repeatable)")
     args = parser.parse_args()
@@ -157,9 +162,27 @@ def main() -> None:
             print("\n--update-readme ignored: only full runs (no --quick/--impl/--case/--baseline) go into the README")
         else:
             update_readme(sections)
+    payload = {"machine": machine, "quick": args.quick, "metric": args.metric, "benches": all_results}
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"machine": machine, "quick": args.quick, "benches": all_results}, fh, indent=1)
+            json.dump(payload, fh, indent=1)
+    if args.plots:
+        draw_plots(py, payload, args.metric)
+
+
+def draw_plots(py: str, payload: dict, metric: str) -> None:
+    """Run plots.py with the venv's interpreter (it has matplotlib) on this run's results."""
+    if not any(data["bench"] in ("flow", "stream", "library") for data in payload["benches"]):
+        print("\n--plots: no flow, stream or library results in this run; nothing drawn")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "results.json")
+        with open(path, "w") as fh:
+            json.dump(payload, fh)
+        print(flush=True)
+        proc = subprocess.run([py, os.path.join(HERE, "plots.py"), path, "--metric", metric], check=False)
+    if proc.returncode != 0:
+        print(f"!! plots.py failed (exit {proc.returncode})", flush=True)
 
 
 def update_readme(sections: dict[str, str]) -> None:
