@@ -120,7 +120,8 @@ def _target(state: NodeState) -> Generation:
 
 
 def chunk_timeout_error(state: NodeState, limit: float) -> NodeTimeoutError:
-    return NodeTimeoutError(state.node, _target(state), limit, "chunk")
+    """The chunk it waited for is the next one at run level 1 (the first of a lap is ``(k, 0)``)."""
+    return NodeTimeoutError(state.node, inc_generation(state.data.gen, 1), limit, "chunk")
 
 
 async def drop(evaluator: Publisher, state: NodeState, error: BaseException, target: Generation) -> None:

@@ -283,3 +283,22 @@ def test_flow_defaults_apply_and_a_nodes_own_option_wins():
         g.slow = Slow()
     with pytest.raises(NodeTimeoutError):
         g.run_until_complete()
+
+
+def test_a_timeout_waiting_for_the_first_chunk_names_the_chunk_generation():
+    @node(chunk_timeout=1.0)
+    async def Slow():
+        await sleep(5.0)
+        yield 1
+
+    @node(stream_in=["xs"])
+    async def Collect(xs) -> list:
+        return [x async for x in xs]
+
+    with vflow() as f:
+        f.slow = Slow()
+        f.out = Collect(f.slow)
+    with pytest.raises(NodeTimeoutError) as info:
+        f.run_until_complete()
+    assert info.value.what == "chunk" and info.value.generation == (0, 0)  # the first chunk of lap 0
+    assert "timed out computing generation (0, 0)" in str(info.value)
