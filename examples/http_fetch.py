@@ -23,6 +23,7 @@ node that calls ``flowno_core.io.HttpClient`` itself, here to fetch every statio
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from flowno_core import FlowHDL, Stream, node, sleep
@@ -57,7 +58,7 @@ def weather_api() -> HttpServer:
 
     @server.route("/stations/{name}/readings")
     async def readings(request: ServerRequest) -> Any:
-        async def events() -> Any:
+        async def events() -> AsyncIterator[Any]:
             for value in READINGS:
                 yield {"station": request.path_params["name"], "celsius": value}
                 await sleep(0.01)  # a sensor takes a moment between readings

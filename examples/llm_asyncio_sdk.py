@@ -104,7 +104,7 @@ def run(questions: list[str], base_url: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--question", action="append", help="a question to ask (repeatable)")
     args = parser.parse_args()
     questions = args.question or QUESTIONS

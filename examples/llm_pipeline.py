@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from typing import Any
 
 from flowno_core import FlowHDL, Stream, node, sleep
@@ -57,7 +58,7 @@ def fake_openai_server() -> HttpServer:
     async def completions(request: ServerRequest) -> Any:
         prompt = request.json()["messages"][-1]["content"]
 
-        async def events() -> Any:
+        async def events() -> AsyncIterator[Any]:
             yield {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}
             for token in fake_tokens(prompt):
                 yield {"choices": [{"index": 0, "delta": {"content": token}}]}
@@ -110,7 +111,7 @@ def run_pipeline(prompt: str, output: str, base_url: str, model: str | None) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--prompt", default="Why stream an LLM's answer?")
     parser.add_argument("--output", default=os.path.join(tempfile.gettempdir(), "flowno_llm_pipeline.txt"))
     args = parser.parse_args()

@@ -24,7 +24,7 @@ import time
 from flowno_core import FlowHDL, Inlet
 from flowno_nodes import apply, batch, collect, count_items, from_inlet, keep
 
-BURSTS = [
+BURSTS: list[list[float | None]] = [
     [21.0, 21.2, None, 21.1, 21.4, 21.3],  # None: the sensor failed to read
     [21.5, 999.0, 21.6],  # 999.0: a glitch
 ]

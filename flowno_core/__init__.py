@@ -8,21 +8,21 @@ or queues does not pay for importing them); see the submodules for the code.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import _logging  # noqa: F401 - configures the "flowno_core" logger from FLOWNO_LOG_* variables
 from ._logging import LOG_LEVEL as LOG_LEVEL, TagFilter as TagFilter  # flowno's names, not in __all__ (as in flowno)
 from ._graph.runtime.context import current_context, current_flow, current_node
-from ._graph.description.decorator import node
+from ._graph.description.decorator import node as _node
 from ._graph.description.draft import DraftGroupNode, DraftNode
 from ._graph.description.finalized import FinalizedNode
 from ._graph.rules.generations import Generation, RunLevel
 from ._graph.description.namespace import FlowHDLView
 from ._graph.runtime.flowhdl import FlowHDL
 from ._graph.runtime.instruments import FlowInstrument
-from ._graph.description.ports import NodePlaceholder
+from ._graph.description.ports import NodePlaceholder, Output
 from ._graph.runtime.flow import Flow
-from ._graph.runtime.streams import Stream
+from ._graph.description.ports import Stream, StreamOutput
 from ._kernel.clock import VirtualClock
 from ._kernel.current import current_task
 from ._kernel.instruments import EventLoopInstrument
@@ -47,6 +47,13 @@ from .errors import (
 )
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._node_types import NodeDecoratorType
+
+#: ``@node``: for type checkers, each parameter of type A takes an A or an ``Output[A]``, and a
+#: call gives an ``Output`` of what the node returns (see docs/typing.md)
+node = cast("NodeDecoratorType", _node)
 
 # Imported on first use (sockets, TLS, queues and sync primitives are not needed to run a flow):
 _LAZY = {
@@ -135,6 +142,7 @@ __all__ = [
     "Lock",
     "SocketHandle",
     "Stream",
+    "StreamOutput",
     "StreamCancelled",
     "TerminateLimitReached",
     "azip",
@@ -156,6 +164,7 @@ __all__ = [
     "MissingDefaultError",
     "NodeExecutionError",
     "NodePlaceholder",
+    "Output",
     "NodeTaskStatus",
     "QueueClosedError",
     "RunLevel",

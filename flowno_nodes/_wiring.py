@@ -19,28 +19,39 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from flowno_core import DraftNode
 
-C = TypeVar("C")
+Out_co = TypeVar("Out_co", covariant=True)
+Out = TypeVar("Out")
 
 Prepare = Callable[[dict[str, Any]], None]
 
 
-@overload
-def with_keywords(node_class: C, /) -> C: ...
+class KeywordNode(Protocol[Out_co]):
+    """A node class that takes its inputs by position or by name; a call gives ``Out`` (the
+    ``Output`` type ``@node`` gave the function). The arguments are not checked by type."""
+
+    __name__: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Out_co: ...
 
 
 @overload
-def with_keywords(*, prepare: Prepare | None = None) -> Callable[[C], C]: ...
+def with_keywords(node_class: Callable[..., Out], /) -> KeywordNode[Out]: ...
+
+
+@overload
+def with_keywords(*, prepare: Prepare | None = None) -> Callable[[Callable[..., Out]], KeywordNode[Out]]: ...
 
 
 def with_keywords(node_class: Any = None, /, *, prepare: Prepare | None = None) -> Any:
     """Let a ``@node`` function class take its parameters by name as well as by position.
 
     Use it above ``@node`` (``@with_keywords`` or ``@with_keywords(prepare=fn)``). For type
-    checkers the class keeps the type ``@node`` gave it (the function's parameters).
+    checkers a call still gives the ``Output`` type ``@node`` gave the function; its arguments,
+    which may now be keywords, are not checked by type.
 
     Example::
 

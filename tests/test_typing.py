@@ -1,4 +1,4 @@
-"""Type checkers see the parameters of a decorated node function (issue 4)."""
+"""mypy, with no plugin, checks the wiring of function nodes: parameter types and output types."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SAMPLE = textwrap.dedent(
         f.a = Add(1, 2)
         f.b = Add(f.a, 3)          # a node or a forward reference fits any parameter
         f.c = Add("not an int")    # flagged: the parameter is an int
-        f.t = Total(f.b)
+        f.t = Total(f.b)           # a value producer fits a stream port (a one-item stream)
 
     reveal_type(Add)
     """
@@ -43,7 +43,8 @@ def test_mypy_sees_the_parameters_of_a_node_function(tmp_path: Path) -> None:
         env={"MYPYPATH": str(root), "PATH": "/usr/bin:/bin"},
     )
     output = result.stdout
-    assert 'Revealed type is "flowno_core._graph.description.decorator.NodeClass[[x: int, y: int =], int]"' in output, output
+    node_type = "flowno_core._node_types.Node2[int, int, flowno_core._graph.description.ports.Output[int]]"
+    assert f'Revealed type is "{node_type}"' in output, output
     errors = [line for line in output.splitlines() if ": error:" in line]
     assert len(errors) == 1, output
-    assert "sample.py:15" in errors[0] and '"str"' in errors[0] and '"int"' in errors[0], output
+    assert 'sample.py:15' in errors[0] and 'incompatible type "str"; expected "int | Output[int]"' in errors[0], output

@@ -1,4 +1,4 @@
-"""A literal of the wrong type for a class node's parameter (the plugin makes it checked)."""
+"""A literal of the wrong type for a class node's parameter (mypy checks it through the plugin)."""
 
 from flowno_core import FlowHDL, node
 
@@ -10,4 +10,6 @@ class Counter:
 
 
 with FlowHDL() as f:
-    f.counter = Counter(123)  # expected: Argument 1 to "Counter" has incompatible type "int"; expected "str"
+    # expected (mypy): Argument 1 to "Counter" has incompatible type "int"; expected "str | Output[str]"
+    # expected (pyright): Argument of type "Literal[123]" cannot be assigned to parameter "a1" of type "str | Output[str]"
+    f.counter = Counter(123)

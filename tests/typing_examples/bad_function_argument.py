@@ -9,4 +9,6 @@ async def Length(text: str) -> int:
 
 
 with FlowHDL() as f:
-    f.length = Length(42)  # expected: Argument 1 to "__call__" of "NodeClass" has incompatible type "int"; expected "str"
+    # expected (mypy): Argument 1 to "__call__" of "Node1" has incompatible type "int"; expected "str | Output[str]"
+    # expected (pyright): Argument of type "Literal[42]" cannot be assigned to parameter "a1" of type "str | Output[str]"
+    f.length = Length(42)

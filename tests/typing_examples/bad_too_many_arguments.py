@@ -10,4 +10,6 @@ class Counter:
 
 
 with FlowHDL() as f:
-    f.counter = Counter("a", "b")  # expected: Too many arguments for "Counter"
+    # expected (mypy): Too many arguments for "Counter"
+    # expected (pyright): Expected 1 positional argument
+    f.counter = Counter("a", "b")

@@ -1,6 +1,10 @@
-"""Class nodes (checked through flowno_core.mypy_plugin) and a multi-output node: no error."""
+"""Class nodes (checked through flowno_core.mypy_plugin), multiple outputs, templates and
+hand-written nodes: no error."""
 
-from flowno_core import FlowHDL, node
+from collections.abc import AsyncIterator
+from typing import Any
+
+from flowno_core import DraftNode, FlowHDL, Output, Stream, node
 
 
 @node(multiple_outputs=True)
@@ -17,7 +21,44 @@ class Counter:
         return self.count
 
 
+@node(stream_in=["chunks"])
+class Joiner:
+    async def call(self, chunks: Stream[str]) -> AsyncIterator[str]:
+        async for chunk in chunks:
+            yield chunk + " "
+
+
+@node
+async def Many(*values: int) -> int:
+    return sum(values)
+
+
+@node
+async def Describe(count: int) -> str:
+    return f"{count} so far"
+
+
+@node.template
+def CountTwice(view: Any, text: Any) -> Any:
+    view.first = Counter(text)
+    return Counter(text, 2)
+
+
+class Increment(DraftNode[int, tuple[int]]):
+    async def call(self, x: int) -> tuple[int]:  # type: ignore[override]
+        return (x + 1,)
+
+
 with FlowHDL() as f:
     f.parts = Split("hello")
     f.counter = Counter(f.parts.output(0))
     f.stepped = Counter("x", 2)
+    f.joined = Joiner(f.parts.output(0))
+    f.described = Describe(f.counter)  # a class node returning int into an int port
+    f.many = Many(1, 2, f.stepped)
+    f.twice = CountTwice(f.parts.output(0))
+    f.increment = Increment(f.many)
+
+counted: Output[int] = f.counter
+f.run_until_complete()
+print(f.counter.count, f.described.get_data())

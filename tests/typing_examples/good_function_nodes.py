@@ -1,8 +1,9 @@
 """Function nodes, values and streams, wired correctly: no error."""
 
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
-from flowno_core import FlowHDL, Stream, node
+from flowno_core import FlowHDL, Output, Stream, StreamOutput, node
 
 
 @node
@@ -22,8 +23,37 @@ async def Length(text: str, extra: int = 0) -> int:
     return len(text) + extra
 
 
+@node(stream_in=["numbers"])
+async def Total(numbers: Stream[int]) -> int:
+    return sum([number async for number in numbers])
+
+
+T = TypeVar("T")
+
+
+@node(stream_in=["items"])
+async def Last(items: Stream[T]) -> T:  # a generic node (mypy: through the plugin)
+    seen = [item async for item in items]
+    return seen[-1]
+
+
+@node
+async def Add(x: int, y: int = 1) -> int:
+    return x + y
+
+
 with FlowHDL() as f:
     f.words = Words("a few words")
-    f.loud = Shout(f.words)
-    f.length = Length(f.loud)
+    f.loud = Shout(f.words)  # a stream of str into a Stream[str] port
+    f.length = Length(f.loud)  # its final value (a str) into a str port
     f.longer = Length("literal", 3)
+    f.total = Total(f.length)  # a value producer feeds a stream port as a one-item stream
+    f.counter = Add(f.counter_later, 1)  # a forward reference fits any port
+    f.counter_later = Add(f.length)
+    f.last_word = Last(f.loud)
+    f.last_length = Length(f.last_word)  # typed Output[str] by pyright, Output[Any] by mypy
+
+words: StreamOutput[str] = f.words
+length: Output[int] = f.length
+f.run_until_complete()
+print(f.length.get_data(), f.total.get_data(), f.counter.get_data())

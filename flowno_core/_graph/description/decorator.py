@@ -16,17 +16,13 @@ import inspect
 import os
 import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar, Unpack, overload
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, Unpack
 
 from ...errors import NodeConfigurationError, NodeConfigurationWarning
 from ..control.policy import ControlOptions, NodeOptions, checked_options, optional_ports
 from .draft import DraftGroupNode, DraftNode, OriginalCall
 from .ports import EMPTY
-
-P = ParamSpec("P")
-R = TypeVar("R", covariant=True)
-C = TypeVar("C")
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -235,37 +231,6 @@ def template(func: Callable[..., Any]) -> type[DraftGroupNode]:
     return type(owner, (DraftGroupNode,), namespace)
 
 
-class NodeClass(Protocol[P, R]):
-    """What ``@node`` makes of ``async def F(a: A, b: B) -> R``, for type checkers.
-
-    Calling it takes F's parameters (so editors show and check them; a node or a forward reference
-    is accepted anywhere, since both are typed ``Any``) and gives a draft node.
-    """
-
-    __name__: str
-
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any: ...
-
-
-class NodeDecoratorWithOptions(Protocol):
-    """``@node(stream_in=[...], ...)``: a decorator with the same typing as plain ``@node``."""
-
-    @overload
-    def __call__(self, func_or_cls: Callable[P, Coroutine[Any, Any, R]], /) -> NodeClass[P, R]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Callable[P, AsyncIterator[R]], /) -> NodeClass[P, R]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[C], /) -> Any: ...
-
-
-class OffloadDecorator(Protocol):
-    """``@node(offload=...)``: decorates a plain ``def`` function."""
-
-    def __call__(self, func: Callable[P, R], /) -> NodeClass[P, R]: ...
-
-
 class NodeDecorator:
     """``@node``, ``@node(stream_in=[...], multiple_outputs=..., accumulate=..., <run control>)`` and
     ``@node.template``.
@@ -296,42 +261,6 @@ class NodeDecorator:
     """
 
     template = staticmethod(template)
-
-    @overload
-    def __call__(self, func_or_cls: Callable[P, Coroutine[Any, Any, R]], /) -> "NodeClass[P, R]": ...
-
-    @overload
-    def __call__(self, func_or_cls: Callable[P, AsyncIterator[R]], /) -> "NodeClass[P, R]": ...
-
-    @overload
-    def __call__(self, func_or_cls: type[C], /) -> Any: ...
-
-    @overload
-    def __call__(
-        self,
-        func_or_cls: None = None,
-        /,
-        *,
-        offload: Literal["thread", "process"] | Any,
-        stream_in: Iterable[str] | None = None,
-        multiple_outputs: bool = False,
-        accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
-        optional: Iterable[str] | None = None,
-        **control: Unpack[ControlOptions],
-    ) -> "OffloadDecorator": ...
-
-    @overload
-    def __call__(
-        self,
-        func_or_cls: None = None,
-        /,
-        *,
-        stream_in: Iterable[str] | None = None,
-        multiple_outputs: bool = False,
-        accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
-        optional: Iterable[str] | None = None,
-        **control: Unpack[ControlOptions],
-    ) -> "NodeDecoratorWithOptions": ...
 
     def __call__(
         self,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, T
 
 from ..rules.accumulate import combine_pair
 from .arguments import keyword_error
-from .ports import EMPTY, InputPortIndex, NodePlaceholder, OutputPortIndex, OutputPortRefPlaceholder
+from .ports import EMPTY, InputPortIndex, NodePlaceholder, Output, OutputPortIndex, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _defaults_from_signature(call: Callable[..., Any]) -> dict[int, Any]:
 
 
 @dataclass
-class DraftOutputPortRef(Generic[T_co]):
+class DraftOutputPortRef(Output[T_co]):
     """Output ``port_index`` of a draft node (what ``node.output(k)`` returns)."""
 
     node: "DraftNode"
@@ -136,7 +136,7 @@ class DraftInputPort(Generic[T]):
         return self.default_value is not EMPTY
 
 
-class DraftNode(Generic[Unpack[Ts], ReturnTupleT_co]):
+class DraftNode(Output[Any], Generic[Unpack[Ts], ReturnTupleT_co]):
     """Base class of every connectable node description.
 
     Generic, as in flowno, over the input types and the output tuple: ``DraftNode[int, tuple[int]]``

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from .draft import DraftGroupNode, DraftInputPortRef, DraftNode, DraftOutputPortRef, original_call_of
 from .finalized import FinalizedNode
 from .naming import node_label
-from .ports import InputPortIndex, NodePlaceholder, OutputPortRefPlaceholder
+from .ports import InputPortIndex, NodePlaceholder, Output, OutputPortRefPlaceholder
 from .view_stack import innermost_view, register_draft, view_stack
 
 
@@ -46,7 +46,9 @@ class FlowHDLView:
         self._on_register_finalized_node = on_register_finalized_node
 
     # -- namespace protocol -----------------------------------------------------------------------
-    def __setattr__(self, key: str, value: Any) -> None:
+    # For type checkers a name holds an ``Output``: ``f.x = Node(...)`` narrows ``f.x`` to what the
+    # node produces, and a forward reference fits any input.
+    def __setattr__(self, key: str, value: Output[Any]) -> None:
         if key.startswith("_") and key not in type(self).KEYWORDS:
             object.__setattr__(self, key, value)
         else:
@@ -54,17 +56,19 @@ class FlowHDLView:
             if isinstance(value, DraftNode) and value._user_name is None:
                 value._user_name = key  # how messages and pictures name it (``naming``)
 
-    def __getattribute__(self, key: str) -> Any:
-        if key.startswith("_") or key in type(self).KEYWORDS:
-            return object.__getattribute__(self, key)
-        nodes = object.__getattribute__(self, "_nodes")
-        if key in nodes:
-            return nodes[key]
-        if key in type(self).METHODS and object.__getattribute__(self, "_is_finalized"):
-            return object.__getattribute__(self, key)
-        raise AttributeError(f'Attribute "{key}" not found')
+    if not TYPE_CHECKING:  # hidden from type checkers, which then type ``f.name`` by __getattr__
 
-    def __getattr__(self, key: str) -> Any:
+        def __getattribute__(self, key: str) -> Any:
+            if key.startswith("_") or key in type(self).KEYWORDS:
+                return object.__getattribute__(self, key)
+            nodes = object.__getattribute__(self, "_nodes")
+            if key in nodes:
+                return nodes[key]
+            if key in type(self).METHODS and object.__getattribute__(self, "_is_finalized"):
+                return object.__getattribute__(self, key)
+            raise AttributeError(f'Attribute "{key}" not found')
+
+    def __getattr__(self, key: str) -> Output[Any]:
         if key.startswith("_") or object.__getattribute__(self, "_is_finalized"):
             raise AttributeError(f'Attribute "{key}" not found')
         return NodePlaceholder(key)
@@ -90,7 +94,7 @@ class FlowHDLView:
         return FlowHDLView(self._on_register_finalized_node)
 
     # -- context management -----------------------------------------------------------------------
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         view_stack().append(self)
         return self
 

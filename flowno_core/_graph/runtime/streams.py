@@ -16,19 +16,21 @@ is 0, so it is never more than one chunk ahead of its slowest active consumer. T
 phases (none, open, closed, cut) are the lap table of ``rules.lifecycle``; the scheduler is reached
 through the ``Demand`` protocol, so this module sits below it.
 
-A ``Stream`` is the consumer's view of one connection for one lap; a new one is made for every
-evaluation. When the producer starts a newer lap, an old Stream simply ends. A ``stream_in`` port
-fed by a coroutine node gets a ``ValueStream`` that yields the value once (D3).
+A ``ConnectionStream`` (the public ``Stream``) is the consumer's view of one connection for one
+lap; a new one is made for every evaluation. When the producer starts a newer lap, an old Stream
+simply ends. A ``stream_in`` port fed by a coroutine node gets a ``ValueStream`` that yields the
+value once (D3).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..._kernel.parking import reschedule
 from ...errors import NodeExecutionError
 from ..description.finalized import FinalizedInputPortRef, FinalizedOutputPortRef
+from ..description.ports import Stream
 from ..rules.lifecycle import LapEvent, LapPhase, NodePhase
 from ..rules.markers import Skipped, StreamSkipped
 from .instruments import FlowInstrument
@@ -127,7 +129,7 @@ def rebind_connection(conn: Connection) -> None:
         producer.chunks[index - base].remaining += 1
 
 
-def make_stream(demand: Demand, conn: Connection) -> "Stream[Any]":
+def make_stream(demand: Demand, conn: Connection) -> "ConnectionStream[Any]":
     """The Stream argument for a ``stream_in`` port whose producer has data."""
     producer = conn.producer
     gen = producer.data.gen
@@ -137,12 +139,12 @@ def make_stream(demand: Demand, conn: Connection) -> "Stream[Any]":
         # are gone): read the lap the producer runs next (D5 with D13)
         lap = producer.lap + 1
         conn.bound_lap = conn.consumed_lap = lap
-        return Stream(demand, conn, lap)
+        return ConnectionStream(demand, conn, lap)
     if lap_phase is not LapPhase.NONE and gen is not None and producer.lap == gen[0]:
         if conn.finished and not conn.cancelled:
             rebind_connection(conn)
         conn.bound_lap = conn.consumed_lap = producer.lap
-        return Stream(demand, conn, producer.lap)
+        return ConnectionStream(demand, conn, producer.lap)
     final = producer.data.get(0)
     if final is None or final.__class__ is Skipped:  # (a skipped generation: the marker itself)
         return ValueStream(demand, conn, final)
@@ -150,21 +152,8 @@ def make_stream(demand: Demand, conn: Connection) -> "Stream[Any]":
 
 
 # -- the consumer's view ---------------------------------------------------------------------------
-class Stream(Generic[T], AsyncIterator[T]):
-    """The chunks a streaming producer publishes, as seen by one ``stream_in`` input.
-
-    A new Stream is made for every evaluation of the consumer; the read position lives in the
-    flow (per connection), so several consumers of one producer read independently.
-
-    Example::
-
-        @node(stream_in=["words"])
-        async def Shout(words: Stream[str]):
-            async for word in words:
-                yield word.upper()
-    """
-
-    run_level = 1
+class ConnectionStream(Stream[T]):
+    """The public ``Stream`` of one connection for one lap of its producer."""
 
     def __init__(self, demand: Demand, conn: Connection, lap: int) -> None:
         self._demand = demand
@@ -274,7 +263,7 @@ class Stream(Generic[T], AsyncIterator[T]):
             self._demand.want_more(producer)
 
 
-class ValueStream(Stream[T]):
+class ValueStream(ConnectionStream[T]):
     """A one-item stream: what a ``stream_in`` port receives from a non-streaming producer (D3)."""
 
     def __init__(self, demand: Demand, conn: Connection, value: T) -> None:
@@ -300,3 +289,4 @@ class ValueStream(Stream[T]):
     async def cancel(self) -> None:
         """Nothing to cancel: the single value is already there."""
         self._done = True
+
