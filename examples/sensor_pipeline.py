@@ -45,7 +45,8 @@ def plausible(reading: float | None) -> bool:
     return reading is not None and -40.0 <= reading <= 85.0
 
 
-def summarise(readings: list[float]) -> str:
+def summarise(batch: list[float | None]) -> str:
+    readings = [reading for reading in batch if reading is not None]  # keep() dropped them: for the type checker
     mean = sum(readings) / len(readings)
     label = "reading" if len(readings) == 1 else "readings"
     return f"{len(readings)} {label}: mean {mean:.2f}, min {min(readings)}, max {max(readings)}"

@@ -7,8 +7,9 @@ arguments, each an ``A`` or an ``Output[A]`` for a parameter of type ``A``, it g
 ``Output[R]``, or a ``StreamOutput[R]`` for an async generator of ``R`` chunks). The decorator's
 overloads go from n = 8 down, so a function with defaults gets its full arity; arguments
 are optional for type checkers because a missing input without a default is reported, naming the
-node and the parameter, when the ``with FlowHDL()`` block ends. Keywords are not accepted: a node
-takes its inputs by position. More than 8 parameters, or ``*args``, gives ``NodeAny``.
+node and the parameter, when the ``with FlowHDL()`` block ends. Arguments by name are accepted and
+not checked: flowno_nodes' nodes take options by name, and a plain ``@node`` rejects keywords with
+a hint when the flow is described. More than 8 parameters, or ``*args``, gives ``NodeAny``.
 ``flowno_core.node`` is annotated with ``NodeDecoratorType`` only for type checkers: this module is
 never imported at run time.
 """
@@ -60,7 +61,7 @@ class Node0(Protocol[Ret_co]):
 
     __name__: str
 
-    def __call__(self) -> Ret_co: ...
+    def __call__(self, **options: Any) -> Ret_co: ...
 
 
 class Function1(Protocol[A1, Ret_co]):
@@ -80,7 +81,7 @@ class Node1(Protocol[A1, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function2(Protocol[A1, A2, Ret_co]):
@@ -100,7 +101,7 @@ class Node2(Protocol[A1, A2, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function3(Protocol[A1, A2, A3, Ret_co]):
@@ -120,7 +121,7 @@ class Node3(Protocol[A1, A2, A3, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function4(Protocol[A1, A2, A3, A4, Ret_co]):
@@ -140,7 +141,7 @@ class Node4(Protocol[A1, A2, A3, A4, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function5(Protocol[A1, A2, A3, A4, A5, Ret_co]):
@@ -160,7 +161,7 @@ class Node5(Protocol[A1, A2, A3, A4, A5, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function6(Protocol[A1, A2, A3, A4, A5, A6, Ret_co]):
@@ -180,7 +181,7 @@ class Node6(Protocol[A1, A2, A3, A4, A5, A6, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function7(Protocol[A1, A2, A3, A4, A5, A6, A7, Ret_co]):
@@ -200,7 +201,7 @@ class Node7(Protocol[A1, A2, A3, A4, A5, A6, A7, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., a7: A7 | Output[A7] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., a7: A7 | Output[A7] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class Function8(Protocol[A1, A2, A3, A4, A5, A6, A7, A8, Ret_co]):
@@ -220,7 +221,7 @@ class Node8(Protocol[A1, A2, A3, A4, A5, A6, A7, A8, Ret_co]):
 
     __name__: str
 
-    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., a7: A7 | Output[A7] = ..., a8: A8 | Output[A8] = ..., /) -> Ret_co: ...
+    def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., a7: A7 | Output[A7] = ..., a8: A8 | Output[A8] = ..., /, **options: Any) -> Ret_co: ...
 
 
 class NodeAny(Protocol[Ret_co]):
@@ -228,7 +229,7 @@ class NodeAny(Protocol[Ret_co]):
 
     __name__: str
 
-    def __call__(self, *args: Any) -> Ret_co: ...
+    def __call__(self, *args: Any, **options: Any) -> Ret_co: ...
 
 
 class ValueNodeDecorator(Protocol):

@@ -19,39 +19,31 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from flowno_core import DraftNode
 
-Out_co = TypeVar("Out_co", covariant=True)
-Out = TypeVar("Out")
+C = TypeVar("C")
 
 Prepare = Callable[[dict[str, Any]], None]
 
 
-class KeywordNode(Protocol[Out_co]):
-    """A node class that takes its inputs by position or by name; a call gives ``Out`` (the
-    ``Output`` type ``@node`` gave the function). The arguments are not checked by type."""
-
-    __name__: str
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Out_co: ...
+# For type checkers the class keeps the type @node gave it: its positional inputs are checked, and
+# every node type accepts arguments by name (unchecked), so generic nodes stay generic.
+@overload
+def with_keywords(node_class: C, /) -> C: ...
 
 
 @overload
-def with_keywords(node_class: Callable[..., Out], /) -> KeywordNode[Out]: ...
-
-
-@overload
-def with_keywords(*, prepare: Prepare | None = None) -> Callable[[Callable[..., Out]], KeywordNode[Out]]: ...
+def with_keywords(*, prepare: Prepare | None = None) -> Callable[[C], C]: ...
 
 
 def with_keywords(node_class: Any = None, /, *, prepare: Prepare | None = None) -> Any:
     """Let a ``@node`` function class take its parameters by name as well as by position.
 
     Use it above ``@node`` (``@with_keywords`` or ``@with_keywords(prepare=fn)``). For type
-    checkers a call still gives the ``Output`` type ``@node`` gave the function; its arguments,
-    which may now be keywords, are not checked by type.
+    checkers the positional arguments keep the types ``@node`` gave them and a call still gives
+    the node's ``Output`` type; arguments by name are accepted and not checked.
 
     Example::
 

@@ -25,8 +25,9 @@ arguments, each an ``A`` or an ``Output[A]`` for a parameter of type ``A``, it g
 ``Output[R]``, or a ``StreamOutput[R]`` for an async generator of ``R`` chunks). The decorator's
 overloads go from n = {max_arity} down, so a function with defaults gets its full arity; arguments
 are optional for type checkers because a missing input without a default is reported, naming the
-node and the parameter, when the ``with FlowHDL()`` block ends. Keywords are not accepted: a node
-takes its inputs by position. More than {max_arity} parameters, or ``*args``, gives ``NodeAny``.
+node and the parameter, when the ``with FlowHDL()`` block ends. Arguments by name are accepted and
+not checked: flowno_nodes' nodes take options by name, and a plain ``@node`` rejects keywords with
+a hint when the flow is described. More than {max_arity} parameters, or ``*args``, gives ``NodeAny``.
 ``flowno_core.node`` is annotated with ``NodeDecoratorType`` only for type checkers: this module is
 never imported at run time.
 """
@@ -74,14 +75,14 @@ def protocols() -> str:
             f"\n\nclass Node{n}(Protocol[{generic(n, 'A', 'Ret_co')}]):\n"
             f'    """A node class of {n} input(s): each takes a value or an Output of the parameter\'s type."""\n\n'
             f"    __name__: str\n\n"
-            f"    def __call__(self{params(n, 'A{i} | Output[A{i}]', default=True)}) -> Ret_co: ...\n"
+            f"    def __call__(self{params(n, 'A{i} | Output[A{i}]', default=True)}, **options: Any) -> Ret_co: ...\n"
         )
     out.append(
         "\n\nclass NodeAny(Protocol[Ret_co]):\n"
         '    """A node class whose inputs are not checked (``*args``, or more than '
         f'{MAX_ARITY} parameters)."""\n\n'
         "    __name__: str\n\n"
-        "    def __call__(self, *args: Any) -> Ret_co: ...\n"
+        "    def __call__(self, *args: Any, **options: Any) -> Ret_co: ...\n"
     )
     return "".join(out)
 

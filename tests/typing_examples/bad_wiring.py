@@ -39,9 +39,6 @@ with FlowHDL() as f:
     # expected (mypy): Argument 1 to "Counter" has incompatible type "Output[int]"; expected "str | Output[str]"
     # expected (pyright): Argument of type "Output[int]" cannot be assigned to parameter "a1" of type "str | Output[str]"
     f.counted = Counter(f.counter)
-    # expected (mypy): Unexpected keyword argument "text" for "__call__" of "Node1"
-    # expected (pyright): No parameter named "text"
-    f.keyword = Length(text="hello")
 
 
 @node(stream_in=["items"])
