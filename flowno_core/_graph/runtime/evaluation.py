@@ -501,10 +501,12 @@ class Evaluator:
             if single:
                 return (explicit,)
             if not isinstance(explicit, tuple):
-                raise ValueError(
-                    f"{state.node!r} is a multiple_outputs node and raised StopAsyncIteration({explicit!r}); "
+                error = ValueError(
+                    f"{node_label(state.node)} is a multiple_outputs node and raised StopAsyncIteration({explicit!r}); "
                     "the explicit final value of a multi-output node must be a tuple with one value per output"
                 )
+                error.add_note(f"hint: raise StopAsyncIteration(({explicit!r}, ...)) with one value per output")
+                raise error
             return explicit
         return accumulator.result()
 
@@ -600,7 +602,7 @@ def _as_final(state: NodeState, value: Any) -> tuple[Any, ...] | None:
 def _as_chunk(state: NodeState, chunk: Any) -> tuple[Any, ...]:
     if not isinstance(chunk, tuple):
         raise TypeError(
-            f"{state.node!r} is a multiple_outputs node but yielded {type(chunk).__name__} {chunk!r}; "
+            f"{node_label(state.node)} is a multiple_outputs node but yielded {type(chunk).__name__} {chunk!r}; "
             "yield a tuple with one value per output"
         )
     return chunk
