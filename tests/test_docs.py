@@ -47,3 +47,16 @@ def test_guide_block_runs_and_prints_what_it_says(name, index, block):
         assert len(printed) >= len(wanted), printed
         for line, expectation in zip(printed, wanted):
             assert line.startswith(expectation), (line, expectation)
+
+
+def test_a_rendered_picture_is_what_the_code_before_it_prints():
+    """A ```mermaid block right after a Python block (pictures.md) is that block's output."""
+    checked = 0
+    for path in sorted(DOCS.glob("*.md")):
+        for code, picture in re.findall(r"```python\n(.*?)```[^`]*?```mermaid\n(.*?)```", path.read_text(), re.DOTALL):
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output):
+                exec(compile(code, f"docs/{path.name}", "exec"), {"__name__": "docs_example"})
+            assert output.getvalue().strip() == picture.strip(), path.name
+            checked += 1
+    assert checked >= 1
