@@ -501,12 +501,12 @@ class Evaluator:
             if single:
                 return (explicit,)
             if not isinstance(explicit, tuple):
-                error = ValueError(
+                not_a_tuple = ValueError(
                     f"{node_label(state.node)} is a multiple_outputs node and raised StopAsyncIteration({explicit!r}); "
                     "the explicit final value of a multi-output node must be a tuple with one value per output"
                 )
-                error.add_note(f"hint: raise StopAsyncIteration(({explicit!r}, ...)) with one value per output")
-                raise error
+                not_a_tuple.add_note(f"hint: raise StopAsyncIteration(({explicit!r}, ...)) with one value per output")
+                raise not_a_tuple
             return explicit
         return accumulator.result()
 

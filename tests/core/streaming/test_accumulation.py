@@ -246,7 +246,8 @@ def test_explicit_final_value_multi_output_non_tuple_is_a_value_error_naming_the
     with pytest.raises(ValueError) as info:
         f.run_until_complete()
     assert len(info.value.args) == 1 and isinstance(info.value.args[0], str)
-    assert "BadFinal#" in info.value.args[0]
+    assert info.value.args[0].startswith("p (BadFinal) is a multiple_outputs node and raised StopAsyncIteration(3)")
+    assert any("hint: raise StopAsyncIteration((3, ...))" in note for note in info.value.__notes__)
 
 
 def test_explicit_value_wins_over_accumulation_and_over_a_category_mix() -> None:

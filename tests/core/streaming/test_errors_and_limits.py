@@ -199,25 +199,6 @@ def test_a_multi_output_generator_yielding_a_non_tuple_names_the_node() -> None:
     assert str(info.value).startswith("bad (Bad) is a multiple_outputs node but yielded int 3")
 
 
-def test_a_multi_output_generator_with_a_non_tuple_final_value_names_the_node() -> None:
-    @node(multiple_outputs=True)
-    async def Pair():
-        yield "a", 1
-        raise StopAsyncIteration("not a tuple")
-
-    @node
-    async def First(x: str) -> str:
-        return x
-
-    with vflow(grace=0.01) as f:
-        f.pair = Pair()
-        f.first = First(f.pair.output(0))
-    with pytest.raises(ValueError) as info:
-        f.run_until_complete()
-    assert str(info.value).startswith("pair (Pair) is a multiple_outputs node and raised StopAsyncIteration('not a tuple')")
-    assert any("hint: raise StopAsyncIteration((" in note for note in info.value.__notes__)
-
-
 # -- D13: aclose when a stream is stopped mid-way ---------------------------------------------------
 
 
