@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mypy.erasetype import erase_typevars
-from mypy.nodes import ARG_OPT, ARG_STAR, Argument, FuncDef, TypeInfo, Var
+from mypy.nodes import ARG_OPT, ARG_STAR, ArgKind, Argument, FuncDef, TypeInfo, Var
 from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
 from mypy.plugins.common import add_method_to_class
 from mypy.type_visitor import TypeTranslator
@@ -69,8 +69,8 @@ class NodeClassPlugin(Plugin):
         result = get_proper_type(ctx.default_return_type)
         if not isinstance(result, Instance):
             return ctx.default_return_type
-        signature = _call_signature(result.type)
-        returned = get_proper_type(signature.ret_type) if isinstance(signature, CallableType) else None
+        call = _call(result.type)
+        returned = get_proper_type(call.type.ret_type) if call is not None and isinstance(call.type, CallableType) else None
         if isinstance(returned, Instance) and returned.type.fullname in _STREAMING_RESULTS and returned.args:
             return self._instance(_STREAM_OUTPUT, returned.args[0], ctx)
         if isinstance(returned, Instance) and returned.type.fullname == "typing.Coroutine" and len(returned.args) == 3:
@@ -84,35 +84,36 @@ class NodeClassPlugin(Plugin):
         return Instance(symbol.node, [argument])
 
 
-def _call_signature(info: TypeInfo) -> CallableType | None | bool:
-    """``call``'s signature; None when it has none to read, False when mypy has not analysed it yet."""
+def _call(info: TypeInfo) -> FuncDef | None:
     symbol = info.names.get("call")
-    call = symbol.node if symbol is not None else None
-    signature = call.type if isinstance(call, FuncDef) else None
-    if isinstance(signature, CallableType):
-        return signature
-    return False if call is not None and signature is None else None
+    return symbol.node if symbol is not None and isinstance(symbol.node, FuncDef) else None
+
+
+def _call_inputs(call: FuncDef) -> list[tuple[str, Type, ArgKind]]:
+    """``call``'s parameters after ``self``; ``Any`` where unannotated (mypy keeps no type then)."""
+    if isinstance(call.type, CallableType):
+        signature = call.type
+        return [
+            (name or f"arg{index}", type_, kind)
+            for index, (name, type_, kind) in enumerate(
+                zip(signature.arg_names[1:], signature.arg_types[1:], signature.arg_kinds[1:])
+            )
+        ]
+    return [(argument.variable.name, AnyType(TypeOfAny.unannotated), argument.kind) for argument in call.arguments[1:]]
 
 
 def _give_init(ctx: ClassDefContext) -> bool:
     info = ctx.cls.info
     if _MARK in info.metadata:
         return True
-    signature = _call_signature(info)
-    if signature is False:
-        return False  # not analysed yet: mypy calls the hook again
-    if not isinstance(signature, CallableType) or ARG_STAR in signature.arg_kinds:
+    call = _call(info)
+    inputs = _call_inputs(call) if call is not None else None
+    if inputs is None or any(kind == ARG_STAR for _, _, kind in inputs):
         arguments = [Argument(Var("args"), AnyType(TypeOfAny.explicit), None, ARG_STAR)]
     else:
         arguments = [
-            Argument(
-                Var(name or f"arg{index}"),
-                UnionType([type_, ctx.api.named_type(_OUTPUT, [type_])]),
-                None,
-                ARG_OPT,
-                pos_only=True,
-            )
-            for index, (name, type_) in enumerate(zip(signature.arg_names[1:], signature.arg_types[1:]))
+            Argument(Var(name), UnionType([type_, ctx.api.named_type(_OUTPUT, [type_])]), None, ARG_OPT, pos_only=True)
+            for name, type_, _ in inputs
         ]
     add_method_to_class(ctx.api, ctx.cls, "__init__", arguments, NoneType())
     info.metadata[_MARK] = {}

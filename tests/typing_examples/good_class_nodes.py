@@ -28,6 +28,17 @@ class Joiner:
             yield chunk + " "
 
 
+@node(multiple_outputs=True)
+class Pair:  # unannotated: its inputs and outputs are Any (this once crashed mypy's plugin)
+    async def call(self, x):
+        return x, x
+
+
+@node
+async def Untyped(x, y=1):
+    return x + y
+
+
 @node
 async def Many(*values: int) -> int:
     return sum(values)
@@ -58,7 +69,9 @@ with FlowHDL() as f:
     f.many = Many(1, 2, f.stepped)
     f.twice = CountTwice(f.parts.output(0))
     f.increment = Increment(f.many)
+    f.pair = Pair(f.many)
+    f.untyped = Untyped(f.pair.output(0), f.pair.output(1))
 
 counted: Output[int] = f.counter
 f.run_until_complete()
-print(f.counter.count, f.described.get_data())
+print(f.counter.count, f.described.get_data(), f.untyped.get_data())
