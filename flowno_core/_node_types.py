@@ -63,6 +63,8 @@ class Node0(Protocol[Ret_co]):
 
     def __call__(self, **options: Any) -> Ret_co: ...
 
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
+
 
 class Function1(Protocol[A1, Ret_co]):
     """A node's code: a function of 1 positional parameter(s)."""
@@ -82,6 +84,8 @@ class Node1(Protocol[A1, Ret_co]):
     __name__: str
 
     def __call__(self, a1: A1 | Output[A1] = ..., /, **options: Any) -> Ret_co: ...
+
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
 class Function2(Protocol[A1, A2, Ret_co]):
@@ -103,6 +107,8 @@ class Node2(Protocol[A1, A2, Ret_co]):
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., /, **options: Any) -> Ret_co: ...
 
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
+
 
 class Function3(Protocol[A1, A2, A3, Ret_co]):
     """A node's code: a function of 3 positional parameter(s)."""
@@ -122,6 +128,8 @@ class Node3(Protocol[A1, A2, A3, Ret_co]):
     __name__: str
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., /, **options: Any) -> Ret_co: ...
+
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
 class Function4(Protocol[A1, A2, A3, A4, Ret_co]):
@@ -143,6 +151,8 @@ class Node4(Protocol[A1, A2, A3, A4, Ret_co]):
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., /, **options: Any) -> Ret_co: ...
 
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
+
 
 class Function5(Protocol[A1, A2, A3, A4, A5, Ret_co]):
     """A node's code: a function of 5 positional parameter(s)."""
@@ -162,6 +172,8 @@ class Node5(Protocol[A1, A2, A3, A4, A5, Ret_co]):
     __name__: str
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., /, **options: Any) -> Ret_co: ...
+
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
 class Function6(Protocol[A1, A2, A3, A4, A5, A6, Ret_co]):
@@ -183,6 +195,8 @@ class Node6(Protocol[A1, A2, A3, A4, A5, A6, Ret_co]):
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., /, **options: Any) -> Ret_co: ...
 
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
+
 
 class Function7(Protocol[A1, A2, A3, A4, A5, A6, A7, Ret_co]):
     """A node's code: a function of 7 positional parameter(s)."""
@@ -202,6 +216,8 @@ class Node7(Protocol[A1, A2, A3, A4, A5, A6, A7, Ret_co]):
     __name__: str
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., a7: A7 | Output[A7] = ..., /, **options: Any) -> Ret_co: ...
+
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
 class Function8(Protocol[A1, A2, A3, A4, A5, A6, A7, A8, Ret_co]):
@@ -223,6 +239,8 @@ class Node8(Protocol[A1, A2, A3, A4, A5, A6, A7, A8, Ret_co]):
 
     def __call__(self, a1: A1 | Output[A1] = ..., a2: A2 | Output[A2] = ..., a3: A3 | Output[A3] = ..., a4: A4 | Output[A4] = ..., a5: A5 | Output[A5] = ..., a6: A6 | Output[A6] = ..., a7: A7 | Output[A7] = ..., a8: A8 | Output[A8] = ..., /, **options: Any) -> Ret_co: ...
 
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
+
 
 class NodeAny(Protocol[Ret_co]):
     """A node class whose inputs are not checked (``*args``, or more than 8 parameters)."""
@@ -230,6 +248,8 @@ class NodeAny(Protocol[Ret_co]):
     __name__: str
 
     def __call__(self, *args: Any, **options: Any) -> Ret_co: ...
+
+    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
 class ValueNodeDecorator(Protocol):
@@ -354,7 +374,7 @@ class ValueNodeDecorator(Protocol):
 
 
 class MultipleOutputsDecorator(Protocol):
-    """``@node(multiple_outputs=True)``: the outputs are ``node.output(k)``, typed ``Any``."""
+    """``@node(multiple_outputs=True)``: outputs typed ``Any`` (they are ``node.output(k)``)."""
 
     @overload
     def __call__(self, func_or_cls: type[Class8[B1, B2, B3, B4, B5, B6, B7, B8, Coroutine[Any, Any, Any]]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, Output[Any]]: ...
@@ -638,8 +658,8 @@ class NodeDecoratorType(Protocol):
         *,
         offload: Literal["thread", "process"] | Any,
         multiple_outputs: bool = False,
-        stream_in: Iterable[str] | None = None,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        stream_in: Iterable[str] | None = None,
         optional: Iterable[str] | None = None,
         **control: Unpack[ControlOptions],
     ) -> OffloadDecorator: ...
@@ -651,8 +671,8 @@ class NodeDecoratorType(Protocol):
         /,
         *,
         multiple_outputs: Literal[False] = False,
-        stream_in: Iterable[str] | None = None,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        stream_in: Iterable[str] | None = None,
         optional: Iterable[str] | None = None,
         **control: Unpack[ControlOptions],
     ) -> ValueNodeDecorator: ...
@@ -664,8 +684,8 @@ class NodeDecoratorType(Protocol):
         /,
         *,
         multiple_outputs: bool,
-        stream_in: Iterable[str] | None = None,
         accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        stream_in: Iterable[str] | None = None,
         optional: Iterable[str] | None = None,
         **control: Unpack[ControlOptions],
     ) -> MultipleOutputsDecorator: ...

@@ -75,20 +75,22 @@ def protocols() -> str:
             f"\n\nclass Node{n}(Protocol[{generic(n, 'A', 'Ret_co')}]):\n"
             f'    """A node class of {n} input(s): each takes a value or an Output of the parameter\'s type."""\n\n'
             f"    __name__: str\n\n"
-            f"    def __call__(self{params(n, 'A{i} | Output[A{i}]', default=True)}, **options: Any) -> Ret_co: ...\n"
+            f"    def __call__(self{params(n, 'A{i} | Output[A{i}]', default=True)}, **options: Any) -> Ret_co: ...\n\n"
+            f"    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes\n"
         )
     out.append(
         "\n\nclass NodeAny(Protocol[Ret_co]):\n"
         '    """A node class whose inputs are not checked (``*args``, or more than '
         f'{MAX_ARITY} parameters)."""\n\n'
         "    __name__: str\n\n"
-        "    def __call__(self, *args: Any, **options: Any) -> Ret_co: ...\n"
+        "    def __call__(self, *args: Any, **options: Any) -> Ret_co: ...\n\n"
+        "    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes\n"
     )
     return "".join(out)
 
 
 def overloads(kind: str) -> list[str]:
-    """The decorator overloads for ``kind``: "value" (plain @node), "multi" (multiple outputs),
+    """The decorator overloads for ``kind``: "value" (plain @node), "multi" (multiple outputs, typed ``Any``),
     "offload" (a plain ``def`` run on a thread or process)."""
     value = "Any" if kind == "multi" else "R"
     result = []
@@ -111,8 +113,8 @@ def overloads(kind: str) -> list[str]:
     return result
 
 
+ACCUMULATE = "Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]"
 OPTIONS = '''        stream_in: Iterable[str] | None = None,
-        accumulate: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]] | None = None,
         optional: Iterable[str] | None = None,
         **control: Unpack[ControlOptions],'''
 
@@ -121,11 +123,14 @@ def option_overloads() -> list[str]:
     def one(keywords: str, returns: str) -> str:
         return f"(\n        self,\n        func_or_cls: None = None,\n        /,\n        *,\n{keywords}\n{OPTIONS}\n    ) -> {returns}"
 
-    offload = '        offload: Literal["thread", "process"] | Any,\n        multiple_outputs: bool = False,'
+    offload = (
+        '        offload: Literal["thread", "process"] | Any,\n        multiple_outputs: bool = False,\n'
+        f"        accumulate: {ACCUMULATE} | None = None,"
+    )
     return [
         one(offload, "OffloadDecorator"),
-        one("        multiple_outputs: Literal[False] = False,", "ValueNodeDecorator"),
-        one("        multiple_outputs: bool,", "MultipleOutputsDecorator"),
+        one(f"        multiple_outputs: Literal[False] = False,\n        accumulate: {ACCUMULATE} | None = None,", "ValueNodeDecorator"),
+        one(f"        multiple_outputs: bool,\n        accumulate: {ACCUMULATE} | None = None,", "MultipleOutputsDecorator"),
     ]
 
 
@@ -151,7 +156,7 @@ def module() -> str:
         + decorator("ValueNodeDecorator", '"""``@node(...)`` without ``multiple_outputs``."""', value)
         + decorator(
             "MultipleOutputsDecorator",
-            '"""``@node(multiple_outputs=True)``: the outputs are ``node.output(k)``, typed ``Any``."""',
+            '"""``@node(multiple_outputs=True)``: outputs typed ``Any`` (they are ``node.output(k)``)."""',
             overloads("multi"),
         )
         + decorator("OffloadDecorator", '"""``@node(offload=...)`` on a plain ``def`` function."""', overloads("offload"))

@@ -38,6 +38,17 @@ async def Last(items: Stream[T]) -> T:  # a generic node (mypy: through the plug
 
 
 @node
+async def Events() -> AsyncIterator[dict[str, int]]:
+    yield {"reading": 1}
+    yield {"reading": 2}
+
+
+@node
+async def Readings(events: list[dict[str, int]]) -> int:  # the final value of a stream of dicts: a list
+    return sum(event["reading"] for event in events)
+
+
+@node
 async def Add(x: int, y: int = 1) -> int:
     return x + y
 
@@ -50,10 +61,12 @@ with FlowHDL() as f:
     f.total = Total(f.length)  # a value producer feeds a stream port as a one-item stream
     f.counter = Add(f.counter_later, 1)  # a forward reference fits any port
     f.counter_later = Add(f.length)
+    f.events = Events()
+    f.readings = Readings(f.events)
     f.last_word = Last(f.loud)
     f.last_length = Length(f.last_word)  # typed Output[str] by pyright, Output[Any] by mypy
 
 words: StreamOutput[str] = f.words
 length: Output[int] = f.length
 f.run_until_complete()
-print(f.length.get_data(), f.total.get_data(), f.counter.get_data())
+print(f.length.get_data(), f.total.get_data(), f.counter.get_data(), f.readings.get_data())

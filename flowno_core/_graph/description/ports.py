@@ -86,11 +86,19 @@ else:
         __slots__ = ()
 
 
-class StreamOutput(Output[T_co]):
+if TYPE_CHECKING:
+    _AnyFinalValue = Any  # a base of Any: fits whatever a port expects, after the nominal checks
+else:
+    _AnyFinalValue = object
+
+
+class StreamOutput(Output[T_co], _AnyFinalValue):
     """What type checkers see for a streaming node of ``T`` chunks (it is never made at run time).
 
-    It fits a ``Stream[T]`` parameter of a ``stream_in`` consumer, which reads the chunks, and a
-    ``T`` parameter of any other consumer, which gets the final value.
+    It fits a ``Stream[T]`` parameter of a ``stream_in`` consumer, which reads the chunks (pyright
+    reports a ``Stream`` of another chunk type). Any other parameter takes the stream's final value,
+    whose type depends on the chunks (strings joined, numbers summed, other values collected in a
+    list) or on ``accumulate=``: it is not checked.
     """
 
     __slots__ = ()
