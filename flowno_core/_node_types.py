@@ -252,127 +252,6 @@ class NodeAny(Protocol[Ret_co]):
     def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
-class ValueNodeDecorator(Protocol):
-    """``@node(...)`` without ``multiple_outputs``."""
-
-    @overload
-    def __call__(self, func_or_cls: type[Class8[B1, B2, B3, B4, B5, B6, B7, B8, Coroutine[Any, Any, R]]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class8[B1, B2, B3, B4, B5, B6, B7, B8, AsyncIterator[R]]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function8[B1, B2, B3, B4, B5, B6, B7, B8, Coroutine[Any, Any, R]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function8[B1, B2, B3, B4, B5, B6, B7, B8, AsyncIterator[R]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class7[B1, B2, B3, B4, B5, B6, B7, Coroutine[Any, Any, R]]], /) -> Node7[B1, B2, B3, B4, B5, B6, B7, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class7[B1, B2, B3, B4, B5, B6, B7, AsyncIterator[R]]], /) -> Node7[B1, B2, B3, B4, B5, B6, B7, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function7[B1, B2, B3, B4, B5, B6, B7, Coroutine[Any, Any, R]], /) -> Node7[B1, B2, B3, B4, B5, B6, B7, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function7[B1, B2, B3, B4, B5, B6, B7, AsyncIterator[R]], /) -> Node7[B1, B2, B3, B4, B5, B6, B7, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class6[B1, B2, B3, B4, B5, B6, Coroutine[Any, Any, R]]], /) -> Node6[B1, B2, B3, B4, B5, B6, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class6[B1, B2, B3, B4, B5, B6, AsyncIterator[R]]], /) -> Node6[B1, B2, B3, B4, B5, B6, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function6[B1, B2, B3, B4, B5, B6, Coroutine[Any, Any, R]], /) -> Node6[B1, B2, B3, B4, B5, B6, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function6[B1, B2, B3, B4, B5, B6, AsyncIterator[R]], /) -> Node6[B1, B2, B3, B4, B5, B6, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class5[B1, B2, B3, B4, B5, Coroutine[Any, Any, R]]], /) -> Node5[B1, B2, B3, B4, B5, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class5[B1, B2, B3, B4, B5, AsyncIterator[R]]], /) -> Node5[B1, B2, B3, B4, B5, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function5[B1, B2, B3, B4, B5, Coroutine[Any, Any, R]], /) -> Node5[B1, B2, B3, B4, B5, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function5[B1, B2, B3, B4, B5, AsyncIterator[R]], /) -> Node5[B1, B2, B3, B4, B5, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class4[B1, B2, B3, B4, Coroutine[Any, Any, R]]], /) -> Node4[B1, B2, B3, B4, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class4[B1, B2, B3, B4, AsyncIterator[R]]], /) -> Node4[B1, B2, B3, B4, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function4[B1, B2, B3, B4, Coroutine[Any, Any, R]], /) -> Node4[B1, B2, B3, B4, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function4[B1, B2, B3, B4, AsyncIterator[R]], /) -> Node4[B1, B2, B3, B4, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class3[B1, B2, B3, Coroutine[Any, Any, R]]], /) -> Node3[B1, B2, B3, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class3[B1, B2, B3, AsyncIterator[R]]], /) -> Node3[B1, B2, B3, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function3[B1, B2, B3, Coroutine[Any, Any, R]], /) -> Node3[B1, B2, B3, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function3[B1, B2, B3, AsyncIterator[R]], /) -> Node3[B1, B2, B3, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class2[B1, B2, Coroutine[Any, Any, R]]], /) -> Node2[B1, B2, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class2[B1, B2, AsyncIterator[R]]], /) -> Node2[B1, B2, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function2[B1, B2, Coroutine[Any, Any, R]], /) -> Node2[B1, B2, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function2[B1, B2, AsyncIterator[R]], /) -> Node2[B1, B2, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class1[B1, Coroutine[Any, Any, R]]], /) -> Node1[B1, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class1[B1, AsyncIterator[R]]], /) -> Node1[B1, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function1[B1, Coroutine[Any, Any, R]], /) -> Node1[B1, Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function1[B1, AsyncIterator[R]], /) -> Node1[B1, StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class0[Coroutine[Any, Any, R]]], /) -> Node0[Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: type[Class0[AsyncIterator[R]]], /) -> Node0[StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function0[Coroutine[Any, Any, R]], /) -> Node0[Output[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Function0[AsyncIterator[R]], /) -> Node0[StreamOutput[R]]: ...
-
-    @overload
-    def __call__(self, func_or_cls: Callable[..., Coroutine[Any, Any, R]], /) -> NodeAny[Output[R]]: ...  # type: ignore[overload-cannot-match]
-
-    @overload
-    def __call__(self, func_or_cls: Callable[..., AsyncIterator[R]], /) -> NodeAny[StreamOutput[R]]: ...  # type: ignore[overload-cannot-match]
-
-    @overload
-    def __call__(self, func_or_cls: type[Any], /) -> NodeAny[Output[Any]]: ...
-
-
 class MultipleOutputsDecorator(Protocol):
     """``@node(multiple_outputs=True)``: outputs typed ``Any`` (they are ``node.output(k)``)."""
 
@@ -529,7 +408,8 @@ class OffloadDecorator(Protocol):
 
 
 class NodeDecoratorType(Protocol):
-    """The type of ``flowno_core.node``: ``@node``, ``@node(...)`` and ``@node.template``."""
+    """The type of ``flowno_core.node``: ``@node``, ``@node.template``, and ``@node(...)`` without
+    ``multiple_outputs``, which is typed the same way."""
 
     template: Callable[[Callable[..., Any]], type[DraftGroupNode[Unpack[tuple[Any, ...]]]]]
 
@@ -675,7 +555,7 @@ class NodeDecoratorType(Protocol):
         stream_in: Iterable[str] | None = None,
         optional: Iterable[str] | None = None,
         **control: Unpack[ControlOptions],
-    ) -> ValueNodeDecorator: ...
+    ) -> NodeDecoratorType: ...
 
     @overload
     def __call__(

@@ -45,16 +45,21 @@ _STREAMING_RESULTS = ("typing.AsyncIterator", "typing.AsyncGenerator", "collecti
                       "collections.abc.AsyncGenerator")
 
 
+def _is_typed_decorator_call(fullname: str) -> bool:
+    """A call of one of the decorator protocols of ``_node_types`` (``@node``, ``@node(...)``)."""
+    return fullname.startswith("flowno_core._node_types.") and fullname.endswith(".__call__")
+
+
 class NodeClassPlugin(Plugin):
     def get_class_decorator_hook_2(self, fullname: str) -> Callable[[ClassDefContext], bool] | None:
         if fullname in _DECORATORS or fullname.startswith("flowno_core._graph.description.decorator.NodeDecorator"):
             return _give_init
-        if fullname.startswith("flowno_core._node_types.") and fullname.endswith("Decorator.__call__"):
+        if _is_typed_decorator_call(fullname):
             return _give_init  # ``@node(...)``: the options decorators of flowno_core.node's type
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        if fullname.startswith("flowno_core._node_types.") and fullname.endswith("Decorator.__call__"):
+        if _is_typed_decorator_call(fullname):
             return _generic_inputs_as_any
         return None
 

@@ -129,7 +129,7 @@ def option_overloads() -> list[str]:
     )
     return [
         one(offload, "OffloadDecorator"),
-        one(f"        multiple_outputs: Literal[False] = False,\n        accumulate: {ACCUMULATE} | None = None,", "ValueNodeDecorator"),
+        one(f"        multiple_outputs: Literal[False] = False,\n        accumulate: {ACCUMULATE} | None = None,", "NodeDecoratorType"),
         one(f"        multiple_outputs: bool,\n        accumulate: {ACCUMULATE} | None = None,", "MultipleOutputsDecorator"),
     ]
 
@@ -153,7 +153,6 @@ def module() -> str:
         HEADER.format(max_arity=MAX_ARITY)
         + type_vars()
         + protocols()
-        + decorator("ValueNodeDecorator", '"""``@node(...)`` without ``multiple_outputs``."""', value)
         + decorator(
             "MultipleOutputsDecorator",
             '"""``@node(multiple_outputs=True)``: outputs typed ``Any`` (they are ``node.output(k)``)."""',
@@ -162,7 +161,9 @@ def module() -> str:
         + decorator("OffloadDecorator", '"""``@node(offload=...)`` on a plain ``def`` function."""', overloads("offload"))
         + decorator(
             "NodeDecoratorType",
-            '"""The type of ``flowno_core.node``: ``@node``, ``@node(...)`` and ``@node.template``."""',
+            '"""The type of ``flowno_core.node``: ``@node``, ``@node.template``, and ``@node(...)`` without'
+            "\n    ``multiple_outputs``, which is typed the same way."
+            '"""',
             value + option_overloads(),
             extra="\n    template: Callable[[Callable[..., Any]], type[DraftGroupNode[Unpack[tuple[Any, ...]]]]]\n",
         )

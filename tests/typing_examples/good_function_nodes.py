@@ -38,6 +38,11 @@ async def Last(items: Stream[T]) -> T:  # a generic node (mypy: through the plug
 
 
 @node
+async def Same(value: T) -> T:  # generic under bare @node (mypy: through the plugin)
+    return value
+
+
+@node
 async def Events() -> AsyncIterator[dict[str, int]]:
     yield {"reading": 1}
     yield {"reading": 2}
@@ -63,6 +68,8 @@ with FlowHDL() as f:
     f.counter_later = Add(f.length)
     f.events = Events()
     f.readings = Readings(f.events)
+    f.same = Same(f.length)
+    f.again = Add(f.same)
     f.last_word = Last(f.loud)
     f.last_length = Length(f.last_word)  # typed Output[str] by pyright, Output[Any] by mypy
 
