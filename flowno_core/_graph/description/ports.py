@@ -59,15 +59,7 @@ class Stream(Generic[T_co], AsyncIterator[T_co]):
 if TYPE_CHECKING:
 
     class Output(Stream[T_co]):
-        """Something a node's input can be wired to, producing values of type ``T``.
-
-        Draft nodes, their output ports and forward references are Outputs. Calling a node class
-        gives, for type checkers, an ``Output`` of what the node returns, and each node parameter of
-        type ``A`` accepts an ``A`` or an ``Output[A]``, so wiring an ``int`` into a ``str`` port is
-        reported before the flow runs. For type checkers an Output is also a ``Stream`` of its
-        values, since any producer can feed a ``stream_in`` port (a value arrives as a one-item
-        stream). At run time the class adds nothing.
-        """
+        """What type checkers see of an ``Output`` (the run-time class below is documented)."""
 
         def output(self, output_port: int) -> Output[Any]: ...  # type: ignore[override]
 
@@ -80,8 +72,25 @@ if TYPE_CHECKING:
 else:
 
     class Output(Generic[T_co]):
-        """Something a node's input can be wired to, producing values of type ``T`` (see the
-        typing docs: the type is for type checkers only)."""
+        """Something a node's input can be wired to, producing values of type ``T``.
+
+        Draft nodes, their output ports and forward references are Outputs. Calling a node class
+        gives, for type checkers, an ``Output`` of what the node returns, and each node parameter
+        of type ``A`` accepts an ``A`` or an ``Output[A]``, so wiring an ``int`` into a ``str``
+        port is reported before the flow runs. For type checkers an Output is also a ``Stream`` of
+        its values, since any producer can feed a ``stream_in`` port (a value arrives as a one-item
+        stream). At run time the class adds nothing.
+
+        Example::
+
+            @node
+            async def Length(text: str) -> int:
+                return len(text)
+
+            with FlowHDL() as f:
+                f.length = Length("abc")     # f.length: Output[int]
+                f.twice = Length(f.length)   # mypy and pyright: Output[int] is not str | Output[str]
+        """
 
         __slots__ = ()
 
@@ -99,6 +108,21 @@ class StreamOutput(Output[T_co], _AnyFinalValue):
     reports a ``Stream`` of another chunk type). Any other parameter takes the stream's final value,
     whose type depends on the chunks (strings joined, numbers summed, other values collected in a
     list) or on ``accumulate=``: it is not checked.
+
+    Example::
+
+        @node
+        async def Words(text: str) -> AsyncIterator[str]:
+            for word in text.split():
+                yield word
+
+        @node(stream_in=["numbers"])
+        async def Total(numbers: Stream[int]) -> int:
+            return sum([n async for n in numbers])
+
+        with FlowHDL() as f:
+            f.words = Words("a b")          # f.words: StreamOutput[str]
+            f.total = Total(f.words)        # pyright: a Stream[str] is not a Stream[int]
     """
 
     __slots__ = ()
