@@ -10,8 +10,8 @@ an ``Output[R]``, or a ``StreamOutput[R]`` when ``call`` is an async generator o
 It also types generic node functions: mypy solves the type variables of
 ``async def Last(items: Stream[T]) -> T`` against the decorator's protocols as ``Never``, which
 would reject every argument; the plugin types such a node by the function's own parameter and
-return types, with its type variables ``Any``. pyright applies the
-decorator itself and needs no plugin.
+return types, with its type variables ``Any``. pyright applies the decorator itself and needs no
+plugin.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mypy.erasetype import erase_typevars
-from mypy.nodes import ARG_OPT, ARG_STAR, ArgKind, Argument, FuncDef, TypeInfo, Var
+from mypy.nodes import ARG_OPT, ARG_STAR, ArgKind, Argument, CallExpr, Expression, FuncDef, NameExpr, TypeInfo, Var
 from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
 from mypy.plugins.common import add_method_to_class
 from mypy.type_visitor import TypeTranslator
@@ -52,10 +52,8 @@ def _is_typed_decorator_call(fullname: str) -> bool:
 
 class NodeClassPlugin(Plugin):
     def get_class_decorator_hook_2(self, fullname: str) -> Callable[[ClassDefContext], bool] | None:
-        if fullname in _DECORATORS or fullname.startswith("flowno_core._graph.description.decorator.NodeDecorator"):
+        if fullname in _DECORATORS or _is_typed_decorator_call(fullname):  # ``@node``, ``@node(...)``
             return _give_init
-        if _is_typed_decorator_call(fullname):
-            return _give_init  # ``@node(...)``: the options decorators of flowno_core.node's type
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
@@ -74,6 +72,8 @@ class NodeClassPlugin(Plugin):
         result = get_proper_type(ctx.default_return_type)
         if not isinstance(result, Instance):
             return ctx.default_return_type
+        if result.type.metadata.get(_MARK, {}).get("multiple_outputs"):
+            return self._instance(_OUTPUT, AnyType(TypeOfAny.special_form), ctx)
         call = _call(result.type)
         returned = get_proper_type(call.type.ret_type) if call is not None and isinstance(call.type, CallableType) else None
         if isinstance(returned, Instance) and returned.type.fullname in _STREAMING_RESULTS and returned.args:
@@ -121,8 +121,18 @@ def _give_init(ctx: ClassDefContext) -> bool:
             for name, type_, _ in inputs
         ]
     add_method_to_class(ctx.api, ctx.cls, "__init__", arguments, NoneType())
-    info.metadata[_MARK] = {}
+    info.metadata[_MARK] = {"multiple_outputs": _has_multiple_outputs(ctx.reason)}
     return True
+
+
+def _has_multiple_outputs(decorator: Expression) -> bool:
+    """``@node(multiple_outputs=True)``: its outputs are ``node.output(k)``, typed ``Any``."""
+    if not isinstance(decorator, CallExpr):
+        return False
+    for name, value in zip(decorator.arg_names, decorator.args):
+        if name == "multiple_outputs":
+            return not (isinstance(value, NameExpr) and value.fullname == "builtins.False")
+    return False
 
 
 class _NeverAsAny(TypeTranslator):

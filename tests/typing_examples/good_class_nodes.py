@@ -34,6 +34,13 @@ class Pair:  # unannotated: its inputs and outputs are Any (this once crashed my
         return x, x
 
 
+@node(multiple_outputs=True)
+class Halves:  # typed, several outputs: wired as a whole it is its output 0 (typed Any)
+    async def call(self, text: str) -> tuple[str, str]:
+        middle = len(text) // 2
+        return text[:middle], text[middle:]
+
+
 @node
 async def Untyped(x, y=1):
     return x + y
@@ -70,6 +77,8 @@ with FlowHDL() as f:
     f.twice = CountTwice(f.parts.output(0))
     f.increment = Increment(f.many)
     f.pair = Pair(f.many)
+    f.halves = Halves("abcd")
+    f.first_half = Counter(f.halves)
     f.untyped = Untyped(f.pair.output(0), f.pair.output(1))
 
 counted: Output[int] = f.counter
