@@ -242,6 +242,18 @@ class Node8(Protocol[A1, A2, A3, A4, A5, A6, A7, A8, Ret_co]):
     def __getattr__(self, name: str) -> Any: ...  # the class's own attributes
 
 
+class FunctionMany(Protocol[Ret_co]):
+    """A node's code that takes 9 positional arguments or more (its node is a ``NodeAny``)."""
+
+    def __call__(self, a1: Any, a2: Any, a3: Any, a4: Any, a5: Any, a6: Any, a7: Any, a8: Any, a9: Any, /) -> Ret_co: ...
+
+
+class ClassMany(Protocol[Ret_co]):
+    """A node class's instances whose ``call`` takes 9 positional arguments or more."""
+
+    def call(self, a1: Any, a2: Any, a3: Any, a4: Any, a5: Any, a6: Any, a7: Any, a8: Any, a9: Any, /) -> Ret_co: ...
+
+
 class NodeAny(Protocol[Ret_co]):
     """A node class whose inputs are not checked (``*args``, or more than 8 parameters)."""
 
@@ -254,6 +266,18 @@ class NodeAny(Protocol[Ret_co]):
 
 class MultipleOutputsDecorator(Protocol):
     """``@node(multiple_outputs=True)``: outputs typed ``Any`` (they are ``node.output(k)``)."""
+
+    @overload
+    def __call__(self, func_or_cls: type[ClassMany[Coroutine[Any, Any, Any]]], /) -> NodeAny[Output[Any]]: ...
+
+    @overload
+    def __call__(self, func_or_cls: type[ClassMany[AsyncIterator[Any]]], /) -> NodeAny[StreamOutput[Any]]: ...
+
+    @overload
+    def __call__(self, func_or_cls: FunctionMany[Coroutine[Any, Any, Any]], /) -> NodeAny[Output[Any]]: ...
+
+    @overload
+    def __call__(self, func_or_cls: FunctionMany[AsyncIterator[Any]], /) -> NodeAny[StreamOutput[Any]]: ...
 
     @overload
     def __call__(self, func_or_cls: type[Class8[B1, B2, B3, B4, B5, B6, B7, B8, Coroutine[Any, Any, Any]]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, Output[Any]]: ...
@@ -377,6 +401,9 @@ class OffloadDecorator(Protocol):
     """``@node(offload=...)`` on a plain ``def`` function."""
 
     @overload
+    def __call__(self, func: FunctionMany[R], /) -> NodeAny[Output[R]]: ...
+
+    @overload
     def __call__(self, func: Function8[B1, B2, B3, B4, B5, B6, B7, B8, R], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, Output[R]]: ...
 
     @overload
@@ -412,6 +439,18 @@ class NodeDecoratorType(Protocol):
     ``multiple_outputs``, which is typed the same way."""
 
     template: Callable[[Callable[..., Any]], type[DraftGroupNode[Unpack[tuple[Any, ...]]]]]
+
+    @overload
+    def __call__(self, func_or_cls: type[ClassMany[Coroutine[Any, Any, R]]], /) -> NodeAny[Output[R]]: ...
+
+    @overload
+    def __call__(self, func_or_cls: type[ClassMany[AsyncIterator[R]]], /) -> NodeAny[StreamOutput[R]]: ...
+
+    @overload
+    def __call__(self, func_or_cls: FunctionMany[Coroutine[Any, Any, R]], /) -> NodeAny[Output[R]]: ...
+
+    @overload
+    def __call__(self, func_or_cls: FunctionMany[AsyncIterator[R]], /) -> NodeAny[StreamOutput[R]]: ...
 
     @overload
     def __call__(self, func_or_cls: type[Class8[B1, B2, B3, B4, B5, B6, B7, B8, Coroutine[Any, Any, R]]], /) -> Node8[B1, B2, B3, B4, B5, B6, B7, B8, Output[R]]: ...

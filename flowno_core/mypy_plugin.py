@@ -41,6 +41,9 @@ _DECORATORS = ("flowno_core.node", "flowno_core._graph.description.decorator.nod
 _OUTPUT = "flowno_core._graph.description.ports.Output"
 _STREAM_OUTPUT = "flowno_core._graph.description.ports.StreamOutput"
 _MARK = "flowno_core.node"
+#: a class node of more inputs is not checked argument by argument, as for pyright (the arity the
+#: generated node types go up to: tools/generate_node_types.py MAX_ARITY)
+MAX_CHECKED_INPUTS = 8
 _STREAMING_RESULTS = ("typing.AsyncIterator", "typing.AsyncGenerator", "collections.abc.AsyncIterator",
                       "collections.abc.AsyncGenerator")
 
@@ -113,7 +116,7 @@ def _give_init(ctx: ClassDefContext) -> bool:
         return True
     call = _call(info)
     inputs = _call_inputs(call) if call is not None else None
-    if inputs is None or any(kind == ARG_STAR for _, _, kind in inputs):
+    if inputs is None or len(inputs) > MAX_CHECKED_INPUTS or any(kind == ARG_STAR for _, _, kind in inputs):
         arguments = [Argument(Var("args"), AnyType(TypeOfAny.explicit), None, ARG_STAR)]
     else:
         arguments = [

@@ -78,6 +78,15 @@ def protocols() -> str:
             f"    def __call__(self{params(n, 'A{i} | Output[A{i}]', default=True)}, **options: Any) -> Ret_co: ...\n\n"
             f"    def __getattr__(self, name: str) -> Any: ...  # the class's own attributes\n"
         )
+    many = MAX_ARITY + 1
+    out.append(
+        "\n\nclass FunctionMany(Protocol[Ret_co]):\n"
+        f'    """A node\'s code that takes {many} positional arguments or more (its node is a ``NodeAny``)."""\n\n'
+        f"    def __call__(self{params(many, 'Any')}) -> Ret_co: ...\n"
+        "\n\nclass ClassMany(Protocol[Ret_co]):\n"
+        f'    """A node class\'s instances whose ``call`` takes {many} positional arguments or more."""\n\n'
+        f"    def call(self{params(many, 'Any')}) -> Ret_co: ...\n"
+    )
     out.append(
         "\n\nclass NodeAny(Protocol[Ret_co]):\n"
         '    """A node class whose inputs are not checked (``*args``, or more than '
@@ -93,7 +102,16 @@ def overloads(kind: str) -> list[str]:
     """The decorator overloads for ``kind``: "value" (plain @node), "multi" (multiple outputs, typed ``Any``),
     "offload" (a plain ``def`` run on a thread or process)."""
     value = "Any" if kind == "multi" else "R"
-    result = []
+    # first the nodes of more than MAX_ARITY inputs (or *args): otherwise one whose last parameters
+    # have defaults would match NodeMAX_ARITY and reject its own last arguments
+    if kind == "offload":
+        result = ["(self, func: FunctionMany[R], /) -> NodeAny[Output[R]]"]
+    else:
+        result = [
+            f"(self, func_or_cls: {source.format(ret=ret)}, /) -> NodeAny[{out}]"
+            for source in ("type[ClassMany[{ret}]]", "FunctionMany[{ret}]")
+            for ret, out in ((f"Coroutine[Any, Any, {value}]", f"Output[{value}]"), (f"AsyncIterator[{value}]", f"StreamOutput[{value}]"))
+        ]
     for n in range(MAX_ARITY, -1, -1):
         b = generic(n, "B", "").rstrip(", ")
         b_ = f"{b}, " if b else ""
