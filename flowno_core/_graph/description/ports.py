@@ -3,10 +3,14 @@
 ``NodePlaceholder`` is what ``f.name`` returns inside a ``FlowHDL`` block for a name not defined
 yet (a forward reference); ``OutputPortRefPlaceholder`` is ``f.name.output(k)``. Both are resolved
 by name when the outermost block exits. The references to ports of real nodes live beside their
-nodes (``draft.py``, ``finalized.py``). ``Output[T]`` is the common base of everything an input
-can be wired to; it carries, for type checkers only, the type of the values produced. All of these keep flowno's names and reprs, and, as in
+nodes (``draft.py``, ``finalized.py``). All of these keep flowno's names and reprs, and, as in
 flowno, placeholders compare by value (``NodePlaceholder("x") == NodePlaceholder("x")``); unlike
 flowno's they are also hashable.
+
+``Output[T]`` is the common base of everything an input can be wired to; it carries, for type
+checkers only, the type of the values produced. ``Stream[T]`` is the interface a ``stream_in``
+input receives (the runtime's ``ConnectionStream`` implements it); it lives here so that, for type
+checkers, an ``Output`` can also be a ``Stream``.
 """
 
 from __future__ import annotations
